@@ -1,0 +1,241 @@
+"""Answers file (YAML, configuration) and secrets file (YAML, mode 0600).
+
+Kept apart like archinstall's configuration and credentials files: the
+answers file can be reviewed, mailed and committed; the secrets file never.
+Loading is strict: an unknown key or a wrong type is an error naming its
+path (`storage.nodes[0].disk`), so a typo never silently becomes a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from wizard.errors import UserError
+from wizard.spec import ClusterSpec, Secret, Secrets
+
+FORMAT_VERSION = 1
+
+
+class AnswersError(UserError):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# dataclass <-> plain data
+
+def to_data(obj: Any) -> Any:
+    """A dataclass tree as plain dicts/lists, in field order."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [to_data(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: to_data(v) for k, v in obj.items()}
+    if isinstance(obj, Secret):
+        return obj.reveal()
+    return obj
+
+
+def from_data(cls: type, data: Any, path: str = "") -> Any:
+    """Build `cls` from plain data, naming the path of any unknown key or bad type."""
+    return _convert(cls, data, path)
+
+
+def _describe(tp: Any) -> str:
+    if get_origin(tp) is Literal:
+        return " or ".join(repr(a) for a in get_args(tp))
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _where(path: str) -> str:
+    return path or "the top level"
+
+
+def _convert(tp: Any, value: Any, path: str) -> Any:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        last_error: AnswersError | None = None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, value, path)
+            except AnswersError as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            # Accept 6.0 written as a YAML float for version fields.
+            if isinstance(value, (int, float)) and str(value) in allowed:
+                return str(value)
+            raise AnswersError(f"{_where(path)}: {value!r} is not allowed",
+                               f"use {_describe(tp)}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise AnswersError(f"{_where(path)}: expected a mapping, got {type(value).__name__}",
+                               "write the fields as `key: value` lines under it")
+        hints = get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp)}
+        unknown = [k for k in value if k not in fields]
+        if unknown:
+            key = unknown[0]
+            where = f"{path}.{key}" if path else str(key)
+            raise AnswersError(f"{where}: unknown key {key!r}",
+                               f"remove it or correct its spelling; known keys here: {', '.join(fields)}")
+        kwargs = {}
+        for name, f in fields.items():
+            sub = f"{path}.{name}" if path else name
+            if name in value:
+                kwargs[name] = _convert(hints[name], value[name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise AnswersError(f"{sub}: required key is missing", f"add `{name}:` to the answers file")
+        return tp(**kwargs)
+    if origin is list:
+        (item,) = get_args(tp)
+        if not isinstance(value, list):
+            raise AnswersError(f"{_where(path)}: expected a list, got {type(value).__name__}",
+                               "write the items as `- value` lines")
+        return [_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        key_tp, val_tp = get_args(tp)
+        if not isinstance(value, dict):
+            raise AnswersError(f"{_where(path)}: expected a mapping, got {type(value).__name__}",
+                               "write the entries as `key: value` lines")
+        return {_convert(key_tp, k, path): _convert(val_tp, v, f"{path}.{k}") for k, v in value.items()}
+    if tp is Secret:
+        if not isinstance(value, str):
+            raise AnswersError(f"{_where(path)}: expected a string", "quote the password")
+        return Secret(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise AnswersError(f"{_where(path)}: expected true or false, got {value!r}", "write true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise AnswersError(f"{_where(path)}: expected a whole number, got {value!r}", "write a number without quotes")
+        return value
+    if tp is str:
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            raise AnswersError(f"{_where(path)}: expected text, got {value!r}", "write a value (quote it if needed)")
+        return str(value)
+    raise TypeError(f"unsupported type {tp!r} at {path}")
+
+
+# ---------------------------------------------------------------------------
+# files
+
+def _read_yaml(path: Path, what: str) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnswersError(f"{what} {path} does not exist", "give the path of an existing file") from None
+    except OSError as exc:
+        raise AnswersError(f"{what} {path} cannot be read: {exc.strerror}", "check the path and permissions") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise AnswersError(f"{what} {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                           "fix the YAML syntax (indentation, colons, quotes)") from None
+    if not isinstance(data, dict):
+        raise AnswersError(f"{what} {path} does not hold a mapping", "the file must be `key: value` YAML")
+    return data
+
+
+def _check_format(data: dict, path: Path, what: str) -> None:
+    version = data.pop("format", None)
+    if version is None:
+        raise AnswersError(f"{what} {path}: format: required key is missing",
+                           f"add `format: {FORMAT_VERSION}` as the first line")
+    if version != FORMAT_VERSION:
+        raise AnswersError(f"{what} {path}: format: version {version!r} is not supported",
+                           f"this zabbix-ha reads format {FORMAT_VERSION}; use a matching zabbix-ha")
+
+
+def parse_answers(data: dict, source: str = "answers") -> ClusterSpec:
+    data = dict(data)
+    _check_format(data, Path(source), "answers file")
+    try:
+        return from_data(ClusterSpec, data)
+    except AnswersError as exc:
+        raise AnswersError(f"answers file {source}: {exc.message}", exc.fix) from None
+
+
+def load_answers(path: str | os.PathLike) -> ClusterSpec:
+    path = Path(path)
+    return parse_answers(_read_yaml(path, "answers file"), str(path))
+
+
+def load_secrets(path: str | os.PathLike) -> Secrets:
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        raise AnswersError(f"secrets file {path} does not exist", "give the path of the secrets file") from None
+    if mode & 0o077:
+        raise AnswersError(f"secrets file {path} is readable by others (mode {mode:04o})",
+                           f"run: chmod 600 {path}")
+    data = _read_yaml(path, "secrets file")
+    _check_format(data, path, "secrets file")
+    try:
+        return from_data(Secrets, data)
+    except AnswersError as exc:
+        raise AnswersError(f"secrets file {path}: {exc.message}", exc.fix) from None
+
+
+def dump_answers(spec: ClusterSpec) -> str:
+    header = ("# zabbix-ha answers file: the cluster's configuration, no secrets.\n"
+              "# Passwords live in the separate secrets file (mode 0600).\n")
+    return header + yaml.safe_dump({"format": FORMAT_VERSION, **to_data(spec)},
+                                   sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def dump_secrets(secrets: Secrets) -> str:
+    return "# zabbix-ha secrets file: keep it mode 0600, never share it.\n" + yaml.safe_dump(
+        {"format": FORMAT_VERSION, **to_data(secrets)}, sort_keys=False, default_flow_style=False)
+
+
+def write_atomic(path: str | os.PathLike, text: str, mode: int = 0o644) -> None:
+    """Write via a temp file in the same directory and rename it into place.
+
+    The temp file is created with `mode` from the start (mkstemp makes it
+    0600, then we only ever widen), so a secret is never briefly readable.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_answers(spec: ClusterSpec, path: str | os.PathLike) -> None:
+    write_atomic(path, dump_answers(spec), 0o644)
+
+
+def save_secrets(secrets: Secrets, path: str | os.PathLike) -> None:
+    write_atomic(path, dump_secrets(secrets), 0o600)

@@ -1,0 +1,643 @@
+"""ClusterSpec: the single source of truth for one two-node Zabbix cluster.
+
+Screens, CLI flags and answers files all build a ClusterSpec; rendering,
+preflight, plans and bundles read only it (plus discovered facts).
+Secrets live apart, in `Secrets`, and never in the spec's plain data.
+
+`validate(spec)` returns every problem at once, each naming its field path
+(`links[1].addresses[0]`) and the fix; nothing acts on a spec with errors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from wizard.errors import UserError
+from wizard.platforms import PLATFORMS
+from wizard.sizing import TIERS
+
+MetaDiskMode = Literal["indexed", "flexible", "internal"]
+Filesystem = Literal["ext4", "xfs"]
+ZabbixVersion = Literal["6.0", "7.0"]
+PackageSource = Literal["os", "official", "mirror"]
+DbEngine = Literal["mariadb", "mysql"]
+FencingMethod = Literal["ipmi", "sbd", "none"]
+Severity = Literal["error", "warning"]
+
+# What a person must type to run without fencing (crmsh and pcs both
+# warn here; we make the choice explicit and recorded in the answers).
+NO_FENCING_ACKNOWLEDGEMENT = "I accept split-brain risk without fencing"
+
+MAX_LINKS = 8
+COROSYNC_BASE_PORT = 5405      # knet link N listens on 5405 + N
+SERVICE_PORTS = {80: "Apache", 443: "Apache (TLS)", 3306: "MariaDB", 10051: "Zabbix server",
+                 2224: "pcsd"}
+# Mount points that would hide a system directory.
+FORBIDDEN_MOUNTS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt",
+                    "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+                    "/var/lib", "/var/log"}
+
+
+@dataclass
+class Node:
+    hostname: str
+    address: str                     # management address, used for SSH
+    ssh_user: str = "root"
+    ssh_port: int = 22
+
+
+@dataclass
+class Link:
+    """One Corosync/knet interconnect: one address per node, one subnet."""
+
+    addresses: list[str]             # [node1, node2]
+    prefix: int = 24
+
+
+@dataclass
+class NodeDisks:
+    disk: str                        # DRBD backing device, e.g. /dev/sdb1
+    meta_disk: str | None = None     # dedicated meta-data partition (None = internal)
+    meta_index: int = 0              # slot on the meta-disk (indexed mode only)
+
+
+@dataclass
+class Storage:
+    nodes: list[NodeDisks]           # [node1, node2]
+    meta_disk_mode: MetaDiskMode = "indexed"
+    resource: str = "r0"
+    minor: int = 0
+    port: int = 7788
+    protocol: str = "C"
+    replication_link: int = 0        # index into ClusterSpec.links
+    filesystem: Filesystem = "ext4"
+    mount_point: str = "/srv/zabbix-ha"
+
+
+@dataclass
+class ServiceAddresses:
+    vip: str                          # Zabbix/web listen address
+    vip_prefix: int = 24
+    vip_nics: list[str] = field(default_factory=lambda: ["eth0", "eth0"])   # per node
+    source_address: str = ""          # Zabbix SourceIP (IPsrcaddr); "" = same as vip
+
+    @property
+    def effective_source(self) -> str:
+        return self.source_address or self.vip
+
+
+@dataclass
+class Zabbix:
+    version: ZabbixVersion = "6.0"
+    package_source: PackageSource = "os"
+    mirror_url: str = ""
+    db_engine: DbEngine = "mariadb"
+    db_name: str = "zabbix"
+    db_user: str = "zabbix"
+    server_name: str = "zabbix.example.com"
+    timezone: str = "UTC"
+    sizing: str = "small"
+
+
+@dataclass
+class IpmiDevice:
+    """The BMC that powers off one node (secret: Secrets.ipmi[node hostname])."""
+
+    address: str
+    user: str
+    lanplus: bool = True
+
+
+@dataclass
+class Fencing:
+    method: FencingMethod = "ipmi"
+    ipmi: list[IpmiDevice] = field(default_factory=list)   # [fences node1, fences node2]
+    sbd_device: str = ""
+    acknowledgement: str = ""
+
+
+@dataclass
+class ClusterSpec:
+    name: str
+    nodes: list[Node]
+    links: list[Link]
+    storage: Storage
+    services: ServiceAddresses
+    zabbix: Zabbix = field(default_factory=Zabbix)
+    fencing: Fencing = field(default_factory=Fencing)
+    platform: str = "debian12"
+
+    @property
+    def hostnames(self) -> list[str]:
+        return [n.hostname for n in self.nodes]
+
+    @property
+    def preferred_node(self) -> str:
+        """Where the services run when both nodes are up: the first node."""
+        return self.nodes[0].hostname
+
+    @property
+    def replication_addresses(self) -> list[str]:
+        return self.links[self.storage.replication_link].addresses
+
+
+class Secret:
+    """A secret value that hides itself in str()/repr() and logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass
+class Secrets:
+    db_password: Secret = field(default_factory=lambda: Secret(""))
+    hacluster_password: Secret = field(default_factory=lambda: Secret(""))
+    zabbix_admin_password: Secret = field(default_factory=lambda: Secret(""))
+    ipmi: dict[str, Secret] = field(default_factory=dict)   # node hostname -> BMC password
+
+    def values(self) -> list[str]:
+        """Every secret in clear, for masking journals and checking outputs."""
+        found = [self.db_password, self.hacluster_password, self.zabbix_admin_password,
+                 *self.ipmi.values()]
+        return [s.reveal() for s in found if s]
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    message: str
+    fix: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} (fix: {self.fix})"
+
+
+class SpecError(UserError):
+    """A spec with errors: carries every problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = [f"  {p.severity}: {p}" for p in problems]
+        super().__init__("the cluster answers have problems:\n" + "\n".join(lines),
+                         "correct the fields named above and run again")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
+                       re.IGNORECASE)
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_IDENT = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_NIC = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+_RESOURCE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def error(self, field_path: str, code: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(field_path, code, message, fix))
+
+    def warning(self, field_path: str, code: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(field_path, code, message, fix, "warning"))
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _check_ip(c: _Collector, path: str, value: str, what: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    addr = _ip(value)
+    if addr is None:
+        c.error(path, "invalid-ip", f"{value!r} is not a valid IP address for the {what}",
+                "write an IPv4 address like 192.168.10.11 (or an IPv6 address)")
+        return None
+    if addr.is_loopback or addr.is_multicast or addr.is_unspecified:
+        c.error(path, "unusable-ip", f"{value} is a loopback, multicast or unspecified address",
+                f"use an address the other node can reach for the {what}")
+        return None
+    return addr
+
+
+def _check_prefix(c: _Collector, path: str, prefix: int, version: int) -> bool:
+    top = 32 if version == 4 else 128
+    if not isinstance(prefix, int) or not 1 <= prefix <= top:
+        c.error(path, "invalid-prefix", f"prefix length {prefix!r} is not between 1 and {top}",
+                "write the subnet's prefix length, e.g. 24 for 255.255.255.0")
+        return False
+    return True
+
+
+def _check_device(c: _Collector, path: str, value: str, what: str) -> bool:
+    if not isinstance(value, str) or not re.fullmatch(r"/dev/[A-Za-z0-9_./:+-]+", value or "") or ".." in value:
+        c.error(path, "invalid-device", f"{value!r} is not a block device path for the {what}",
+                "write the full device path, e.g. /dev/sdb1 or /dev/disk/by-id/...")
+        return False
+    return True
+
+
+def validate(spec: ClusterSpec) -> list[Problem]:
+    """Every problem in the spec, errors and warnings, in field order."""
+    c = _Collector()
+    _validate_cluster(c, spec)
+    _validate_nodes(c, spec)
+    link_nets = _validate_links(c, spec)
+    _validate_storage(c, spec)
+    _validate_services(c, spec, link_nets)
+    _validate_zabbix(c, spec)
+    _validate_fencing(c, spec)
+    _validate_ports(c, spec)
+    return c.problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def check(spec: ClusterSpec) -> list[Problem]:
+    """Raise SpecError if the spec has errors; return the warnings."""
+    problems = validate(spec)
+    if errors(problems):
+        raise SpecError(problems)
+    return problems
+
+
+def _validate_cluster(c: _Collector, spec: ClusterSpec) -> None:
+    if not isinstance(spec.name, str) or not _CLUSTER_NAME.match(spec.name):
+        c.error("name", "invalid-cluster-name", f"cluster name {spec.name!r} is not valid",
+                "use 1-32 letters, digits, '-' or '_', starting with a letter or digit")
+    if spec.platform not in PLATFORMS:
+        c.error("platform", "unknown-platform", f"platform {spec.platform!r} is not supported",
+                f"choose one of: {', '.join(PLATFORMS)}")
+
+
+def _validate_nodes(c: _Collector, spec: ClusterSpec) -> None:
+    if len(spec.nodes) != 2:
+        c.error("nodes", "node-count", f"{len(spec.nodes)} nodes given; an active/standby cluster has exactly 2",
+                "list exactly two nodes")
+    for i, node in enumerate(spec.nodes):
+        p = f"nodes[{i}]"
+        if not isinstance(node.hostname, str) or not _HOSTNAME.match(node.hostname):
+            c.error(f"{p}.hostname", "invalid-hostname", f"{node.hostname!r} is not a valid short host name",
+                    "use the node's short name (letters, digits, '-', at most 63, no dots), as `hostname -s` prints it")
+        if _ip(node.address) is None and not (isinstance(node.address, str) and _DNS_NAME.match(node.address)):
+            c.error(f"{p}.address", "invalid-address", f"{node.address!r} is neither an IP address nor a host name",
+                    "write the address the wizard reaches this node on by SSH")
+        elif _ip(node.address) is not None:
+            _check_ip(c, f"{p}.address", node.address, "management address")
+        if not isinstance(node.ssh_user, str) or not _USER.match(node.ssh_user):
+            c.error(f"{p}.ssh_user", "invalid-user", f"{node.ssh_user!r} is not a valid user name",
+                    "use root or a sudo-capable login name")
+        if not isinstance(node.ssh_port, int) or not 1 <= node.ssh_port <= 65535:
+            c.error(f"{p}.ssh_port", "invalid-port", f"SSH port {node.ssh_port!r} is out of range",
+                    "use a port between 1 and 65535 (usually 22)")
+    if len(spec.nodes) == 2:
+        a, b = spec.nodes
+        if a.hostname.lower() == b.hostname.lower():
+            c.error("nodes[1].hostname", "duplicate-hostname", f"both nodes are named {a.hostname!r}",
+                    "give each node its own host name")
+        if a.address == b.address:
+            c.error("nodes[1].address", "duplicate-address", f"both nodes have the address {a.address}",
+                    "give each node its own management address")
+
+
+def _validate_links(c: _Collector, spec: ClusterSpec) -> list:
+    """Validate links; return each link's network (or None) for later checks."""
+    nets: list = []
+    if not 1 <= len(spec.links) <= MAX_LINKS:
+        c.error("links", "link-count", f"{len(spec.links)} interconnect links given",
+                f"configure 1 to {MAX_LINKS} links; 2 on separate NICs/switches are recommended")
+    elif len(spec.links) == 1:
+        c.warning("links", "single-link", "only one interconnect link: one cable or switch failure splits the cluster",
+                  "add a second link on a separate NIC (a direct cable is ideal)")
+    seen: dict[str, str] = {}
+    for i, link in enumerate(spec.links):
+        p = f"links[{i}]"
+        net = None
+        if len(link.addresses) != 2:
+            c.error(f"{p}.addresses", "link-address-count",
+                    f"{len(link.addresses)} addresses given; a link needs one per node",
+                    "give exactly two addresses: node 1's, then node 2's")
+            nets.append(None)
+            continue
+        addrs = [_check_ip(c, f"{p}.addresses[{j}]", a, f"link {i}") for j, a in enumerate(link.addresses)]
+        if all(addrs):
+            a, b = addrs
+            if a.version != b.version:
+                c.error(f"{p}.addresses[1]", "mixed-family", "the two addresses of a link are of different IP families",
+                        "use IPv4 on both ends or IPv6 on both ends")
+            elif _check_prefix(c, f"{p}.prefix", link.prefix, a.version):
+                net = ipaddress.ip_network(f"{a}/{link.prefix}", strict=False)
+                if b not in net:
+                    c.error(f"{p}.addresses[1]", "link-subnet",
+                            f"{b} is not in {net}, the subnet of {a}: a link is one subnet",
+                            "put both addresses of the link in the same subnet or fix the prefix")
+                for j, addr in enumerate(addrs):
+                    if net.version == 4 and net.prefixlen <= 30 and addr in (net.network_address, net.broadcast_address):
+                        c.error(f"{p}.addresses[{j}]", "network-address",
+                                f"{addr} is the network or broadcast address of {net}",
+                                "choose a host address inside the subnet")
+            if a == b:
+                c.error(f"{p}.addresses[1]", "duplicate-address", f"both nodes use {a} on link {i}",
+                        "give each node its own address on the link")
+        for j, raw in enumerate(link.addresses):
+            if raw in seen:
+                c.error(f"{p}.addresses[{j}]", "address-reused", f"{raw} is already used by {seen[raw]}",
+                        "every link address must be unique")
+            else:
+                seen[raw] = f"{p}.addresses[{j}]"
+        for k, other in enumerate(nets):
+            if net is not None and other is not None and net.overlaps(other):
+                c.error(f"{p}.addresses", "links-share-subnet",
+                        f"link {i} ({net}) overlaps link {k} ({other}); redundant links on one subnet fail together",
+                        "put each link on its own subnet (and ideally its own NIC and switch)")
+        nets.append(net)
+    return nets
+
+
+def _validate_storage(c: _Collector, spec: ClusterSpec) -> None:
+    s = spec.storage
+    if not isinstance(s.resource, str) or not _RESOURCE.match(s.resource):
+        c.error("storage.resource", "invalid-resource", f"DRBD resource name {s.resource!r} is not valid",
+                "use letters, digits, '_', '-' or '.', e.g. r0")
+    if len(s.nodes) != 2:
+        c.error("storage.nodes", "disk-count", f"{len(s.nodes)} disk entries given",
+                "give the DRBD disks of exactly two nodes")
+    if s.meta_disk_mode not in ("indexed", "flexible", "internal"):
+        c.error("storage.meta_disk_mode", "invalid-meta-mode", f"meta-disk mode {s.meta_disk_mode!r} is unknown",
+                "choose indexed (recommended), flexible or internal")
+    elif s.meta_disk_mode == "internal":
+        c.warning("storage.meta_disk_mode", "internal-meta",
+                  "internal meta-data lives at the end of the backing device: a filesystem-level or image restore "
+                  "of the data overwrites or misses it, and DRBD metadata must then be re-created (full resync)",
+                  "use a small dedicated meta-disk partition (indexed) unless you cannot spare one")
+    for i, disks in enumerate(s.nodes):
+        p = f"storage.nodes[{i}]"
+        disk_ok = _check_device(c, f"{p}.disk", disks.disk, "DRBD backing device")
+        if s.meta_disk_mode == "internal":
+            if disks.meta_disk:
+                c.error(f"{p}.meta_disk", "meta-disk-with-internal",
+                        "a meta-disk is given but the mode is internal",
+                        "remove the meta-disk or choose the indexed/flexible mode")
+            continue
+        if not disks.meta_disk:
+            c.error(f"{p}.meta_disk", "meta-disk-missing", f"the {s.meta_disk_mode} mode needs a meta-disk",
+                    "give the dedicated meta-data partition, e.g. /dev/sda5")
+            continue
+        if _check_device(c, f"{p}.meta_disk", disks.meta_disk, "DRBD meta-disk") and disk_ok:
+            if disks.meta_disk == disks.disk:
+                c.error(f"{p}.meta_disk", "meta-equals-disk",
+                        "the meta-disk is the backing device itself",
+                        "use a separate partition for the meta-data, or choose internal mode")
+        if s.meta_disk_mode == "indexed":
+            if not isinstance(disks.meta_index, int) or not 0 <= disks.meta_index <= 127:
+                c.error(f"{p}.meta_index", "invalid-meta-index", f"meta-disk index {disks.meta_index!r} is not 0-127",
+                        "use the next free slot on the meta-disk, usually 0")
+        elif disks.meta_index not in (0, None):
+            c.error(f"{p}.meta_index", "meta-index-unused", "a meta-disk index is only used in the indexed mode",
+                    "set it to 0 or choose the indexed mode")
+    if not isinstance(s.minor, int) or not 0 <= s.minor <= 255:
+        c.error("storage.minor", "invalid-minor", f"DRBD minor {s.minor!r} is not 0-255",
+                "use 0 for /dev/drbd0 unless that minor is taken")
+    if not isinstance(s.port, int) or not 1024 <= s.port <= 65535:
+        c.error("storage.port", "invalid-port", f"DRBD port {s.port!r} is not 1024-65535",
+                "use 7788 (DRBD's customary port) or another free port")
+    if s.protocol != "C":
+        c.error("storage.protocol", "async-protocol",
+                f"replication protocol {s.protocol!r} acknowledges writes before the peer has them: a failover loses data",
+                "use protocol C (synchronous)")
+    if not 0 <= s.replication_link < max(len(spec.links), 1) or not isinstance(s.replication_link, int):
+        c.error("storage.replication_link", "invalid-link", f"link {s.replication_link!r} does not exist",
+                f"choose a link index from 0 to {len(spec.links) - 1}")
+    if s.filesystem not in ("ext4", "xfs"):
+        c.error("storage.filesystem", "invalid-filesystem", f"filesystem {s.filesystem!r} is not supported",
+                "choose ext4 or xfs")
+    mp = s.mount_point
+    if not isinstance(mp, str) or not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", mp) or "/../" in mp + "/":
+        c.error("storage.mount_point", "invalid-mount-point", f"mount point {mp!r} is not an absolute path",
+                "use a dedicated directory such as /srv/zabbix-ha")
+    elif mp.rstrip("/") in FORBIDDEN_MOUNTS:
+        c.error("storage.mount_point", "system-mount-point", f"mounting the DRBD device on {mp} hides a system directory",
+                "use a dedicated directory such as /srv/zabbix-ha")
+
+
+def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> None:
+    sv = spec.services
+    node_addrs = {n.address for n in spec.nodes}
+    link_addrs = {a for link in spec.links for a in link.addresses}
+    vip = _check_ip(c, "services.vip", sv.vip, "service address (VIP)")
+    if vip is not None and _check_prefix(c, "services.vip_prefix", sv.vip_prefix, vip.version):
+        if sv.vip in node_addrs or sv.vip in link_addrs:
+            c.error("services.vip", "vip-is-node-address", f"{sv.vip} is already a node's own address",
+                    "choose a free address for the VIP in the nodes' service subnet")
+        net = ipaddress.ip_network(f"{vip}/{sv.vip_prefix}", strict=False)
+        if vip in (net.network_address, net.broadcast_address) and net.prefixlen <= 30 and vip.version == 4:
+            c.error("services.vip", "network-address", f"{vip} is the network or broadcast address of {net}",
+                    "choose a host address inside the subnet")
+        # The VIP must sit in a subnet that each node has an address in,
+        # otherwise IPaddr2 has no interface to put it on.
+        for i, node in enumerate(spec.nodes):
+            candidates = [node.address] + [link.addresses[i] for link in spec.links if len(link.addresses) == 2]
+            if not any(_ip(a) is not None and _ip(a) in net for a in candidates):
+                c.error("services.vip", "vip-outside-subnets",
+                        f"{vip}/{sv.vip_prefix} is not in any subnet node {node.hostname!r} has an address in",
+                        "choose a VIP in the subnet of the NIC that serves clients (usually the management subnet)")
+    if len(sv.vip_nics) != 2:
+        c.error("services.vip_nics", "nic-count", f"{len(sv.vip_nics)} NIC names given for the VIP",
+                "give the VIP's NIC on each node (e.g. [eth0, eth0])")
+    for i, nic in enumerate(sv.vip_nics):
+        if not isinstance(nic, str) or not _NIC.match(nic):
+            c.error(f"services.vip_nics[{i}]", "invalid-nic", f"{nic!r} is not a network interface name",
+                    "write the interface name as `ip link` shows it, e.g. eth0 or ens18")
+    if sv.source_address and sv.source_address != sv.vip:
+        src = _check_ip(c, "services.source_address", sv.source_address, "Zabbix source address")
+        if src is not None:
+            if sv.source_address in node_addrs or sv.source_address in link_addrs:
+                c.error("services.source_address", "source-is-node-address",
+                        f"{src} is a node's own address; it would not move with the services",
+                        "use a floating address (it may equal the VIP)")
+            if vip is not None and src.version != vip.version:
+                c.error("services.source_address", "mixed-family", "source address and VIP are of different IP families",
+                        "use the same IP family for both")
+
+
+def _validate_zabbix(c: _Collector, spec: ClusterSpec) -> None:
+    z = spec.zabbix
+    if z.version not in ("6.0", "7.0"):
+        c.error("zabbix.version", "unsupported-version", f"Zabbix {z.version!r} is not supported",
+                "choose an LTS release: 6.0 or 7.0")
+    if z.package_source not in ("os", "official", "mirror"):
+        c.error("zabbix.package_source", "invalid-source", f"package source {z.package_source!r} is unknown",
+                "choose os, official or mirror")
+    elif z.package_source == "mirror":
+        if not re.fullmatch(r"(https?|file)://\S+", z.mirror_url or ""):
+            c.error("zabbix.mirror_url", "invalid-mirror-url", f"mirror URL {z.mirror_url!r} is not an http(s) or file URL",
+                    "give the URL of the local package mirror, e.g. http://mirror.example.lan/debian")
+    elif z.package_source == "os" and spec.platform in PLATFORMS:
+        shipped = PLATFORMS[spec.platform].os_zabbix_versions
+        if z.version in ("6.0", "7.0") and z.version not in shipped:
+            c.error("zabbix.version", "version-not-in-os",
+                    f"{PLATFORMS[spec.platform].name} ships Zabbix {', '.join(shipped)}, not {z.version}",
+                    f"choose {shipped[0]} or the official repository / a local mirror as the package source")
+    if z.package_source != "mirror" and z.mirror_url:
+        c.error("zabbix.mirror_url", "mirror-url-unused", "a mirror URL is given but the package source is not mirror",
+                "remove the mirror URL or set package_source: mirror")
+    if z.db_engine not in ("mariadb", "mysql"):
+        c.error("zabbix.db_engine", "invalid-db-engine", f"database engine {z.db_engine!r} is unknown",
+                "choose mariadb (or mysql where the OS ships MySQL 8)")
+    elif z.db_engine == "mysql" and spec.platform.startswith("debian"):
+        c.error("zabbix.db_engine", "engine-not-in-os", "Debian ships MariaDB, not MySQL",
+                "choose mariadb")
+    for name in ("db_name", "db_user"):
+        value = getattr(z, name)
+        if not isinstance(value, str) or not _IDENT.match(value):
+            c.error(f"zabbix.{name}", "invalid-identifier", f"{value!r} is not a valid database identifier",
+                    "use 1-64 letters, digits or '_'")
+    if not isinstance(z.server_name, str) or not _DNS_NAME.match(z.server_name):
+        c.error("zabbix.server_name", "invalid-server-name", f"{z.server_name!r} is not a valid DNS name",
+                "write the name users type to reach the frontend, e.g. zabbix.example.com")
+    if not _valid_timezone(z.timezone):
+        c.error("zabbix.timezone", "invalid-timezone", f"{z.timezone!r} is not a known time zone",
+                "use an IANA name such as Europe/Berlin, Asia/Tokyo or UTC")
+    if z.sizing not in TIERS:
+        c.error("zabbix.sizing", "invalid-sizing", f"sizing tier {z.sizing!r} is unknown",
+                "choose " + ", ".join(f"{t.name} (≤{t.max_hosts} hosts)" for t in TIERS.values()))
+
+
+def _valid_timezone(name: object) -> bool:
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*", name):
+        return False
+    if name == "UTC":
+        return True
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(name)
+        return True
+    except Exception:  # ZoneInfoNotFoundError, ValueError on odd keys
+        return False
+
+
+def _validate_fencing(c: _Collector, spec: ClusterSpec) -> None:
+    f = spec.fencing
+    if f.method not in ("ipmi", "sbd", "none"):
+        c.error("fencing.method", "invalid-fencing", f"fencing method {f.method!r} is unknown",
+                "choose ipmi, sbd or none")
+        return
+    if f.method == "ipmi":
+        if len(f.ipmi) != 2:
+            c.error("fencing.ipmi", "ipmi-count", f"{len(f.ipmi)} IPMI devices given",
+                    "give the BMC (IPMI/iLO/iDRAC) of each of the two nodes")
+        node_addrs = {n.address for n in spec.nodes}
+        for i, dev in enumerate(f.ipmi):
+            p = f"fencing.ipmi[{i}]"
+            addr = _ip(dev.address)
+            if addr is None and not (isinstance(dev.address, str) and _DNS_NAME.match(dev.address)):
+                c.error(f"{p}.address", "invalid-address", f"{dev.address!r} is not a BMC address",
+                        "write the IP address or name of the node's BMC")
+            elif dev.address in node_addrs:
+                c.error(f"{p}.address", "bmc-is-node", f"{dev.address} is a node's own address, not its BMC",
+                        "give the address of the BMC (out-of-band management) of the node")
+            if not isinstance(dev.user, str) or not dev.user.strip():
+                c.error(f"{p}.user", "missing-user", "the BMC user is empty", "give the IPMI user name")
+        if len(f.ipmi) == 2 and f.ipmi[0].address == f.ipmi[1].address:
+            c.error("fencing.ipmi[1].address", "duplicate-bmc", "both nodes name the same BMC",
+                    "each node has its own BMC: give node 2's")
+    elif f.method == "sbd":
+        if not f.sbd_device or not _check_device(c, "fencing.sbd_device", f.sbd_device, "SBD device"):
+            if not f.sbd_device:
+                c.error("fencing.sbd_device", "missing-sbd-device", "SBD fencing needs a shared disk",
+                        "give a small shared LUN seen by both nodes, by a stable path (/dev/disk/by-id/...)")
+        elif spec.storage.nodes and f.sbd_device in {d.disk for d in spec.storage.nodes} | {
+                d.meta_disk for d in spec.storage.nodes}:
+            c.error("fencing.sbd_device", "sbd-is-drbd-disk", f"{f.sbd_device} is a DRBD disk",
+                    "use a separate shared disk for SBD")
+    elif f.method == "none":
+        if f.acknowledgement != NO_FENCING_ACKNOWLEDGEMENT:
+            c.error("fencing.acknowledgement", "fencing-not-acknowledged",
+                    "running without fencing needs a typed acknowledgement: without it two nodes that lose sight "
+                    "of each other can both promote DRBD and run the database (split brain)",
+                    f"configure IPMI or SBD, or type exactly: {NO_FENCING_ACKNOWLEDGEMENT}")
+        else:
+            c.warning("fencing.method", "no-fencing",
+                      "no fencing: DRBD resource-level fencing is the only guard against split brain",
+                      "add IPMI or SBD fencing when you can")
+
+
+def _validate_ports(c: _Collector, spec: ClusterSpec) -> None:
+    port = spec.storage.port
+    if not isinstance(port, int):
+        return
+    corosync = {COROSYNC_BASE_PORT + i for i in range(len(spec.links))}
+    if port in corosync:
+        c.error("storage.port", "port-conflict", f"DRBD port {port} is used by Corosync link {port - COROSYNC_BASE_PORT}",
+                "use 7788")
+    elif port in SERVICE_PORTS:
+        c.error("storage.port", "port-conflict", f"DRBD port {port} is the {SERVICE_PORTS[port]} port",
+                "use 7788")
+    elif spec.nodes and port == spec.nodes[0].ssh_port:
+        c.error("storage.port", "port-conflict", f"DRBD port {port} is the SSH port", "use 7788")
+
+
+def validate_secrets(spec: ClusterSpec, secrets: Secrets) -> list[Problem]:
+    """Problems with the secrets (field paths start with `secrets.`)."""
+    c = _Collector()
+    for name in ("db_password", "hacluster_password", "zabbix_admin_password"):
+        value = getattr(secrets, name).reveal()
+        _check_secret(c, f"secrets.{name}", value)
+    if spec.fencing.method == "ipmi":
+        for node in spec.hostnames:
+            if node not in secrets.ipmi:
+                c.error(f"secrets.ipmi.{node}", "missing-secret", f"no IPMI password for {node}",
+                        "add the BMC password of that node to the secrets file")
+            else:
+                _check_secret(c, f"secrets.ipmi.{node}", secrets.ipmi[node].reveal(), min_length=1)
+    for node in secrets.ipmi:
+        if node not in spec.hostnames:
+            c.error(f"secrets.ipmi.{node}", "unknown-node", f"{node!r} is not a node of this cluster",
+                    f"use one of: {', '.join(spec.hostnames)}")
+    return c.problems
+
+
+def _check_secret(c: _Collector, path: str, value: str, min_length: int = 8) -> None:
+    if not value:
+        c.error(path, "missing-secret", "the password is empty", "set it in the secrets file")
+    elif len(value) < min_length:
+        c.error(path, "weak-secret", f"the password is shorter than {min_length} characters",
+                f"use at least {min_length} characters")
+    elif any(ch in value for ch in "\n\r\0"):
+        c.error(path, "invalid-secret", "the password contains a line break or NUL",
+                "use printable characters only")
