@@ -213,7 +213,9 @@ class SpecError(UserError):
 # validation
 
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
+# The last label may not be all digits, so a mistyped IPv4 address
+# (192.168.10.300) is not taken for a host name.
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?!(.*\.)?[0-9]+$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
                        re.IGNORECASE)
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")

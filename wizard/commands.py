@@ -1,0 +1,115 @@
+"""`zabbix-ha render` and `zabbix-ha validate`: the core without the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    render = subparsers.add_parser(
+        "render", help="write every generated file, one tree per node",
+        description="Render the configuration files of both nodes into DIR/<node>/<path>.")
+    _answers_arguments(render)
+    render.add_argument("--out", required=True, metavar="DIR", help="directory to write the trees into")
+    render.set_defaults(func=cmd_render)
+
+    validate = subparsers.add_parser(
+        "validate", help="render to a temporary directory and check every file with the real tools",
+        description="Check every generated file with the tool that will read it "
+                    "(drbdadm, corosync, crm_verify/crm_simulate, apache2ctl, mariadbd, zabbix_server).")
+    _answers_arguments(validate)
+    validate.set_defaults(func=cmd_validate)
+
+
+def _answers_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answers", required=True, metavar="FILE", help="answers file (YAML)")
+    parser.add_argument("--secrets", metavar="FILE",
+                        help="secrets file (YAML, mode 0600); without it files holding secrets are left out")
+
+
+def load_inputs(args: argparse.Namespace):
+    """(spec, secrets or None, warnings) from --answers/--secrets; raises UserError."""
+    from wizard.answers import load_answers, load_secrets
+    from wizard.spec import SpecError, check, errors, validate_secrets
+
+    spec = load_answers(args.answers)
+    warnings = check(spec)
+    secrets = None
+    if args.secrets:
+        secrets = load_secrets(args.secrets)
+        problems = errors(validate_secrets(spec, secrets))
+        if problems:
+            raise SpecError(problems)
+    return spec, secrets, warnings
+
+
+def _print_warnings(warnings) -> None:
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def write_tree(tree, out: Path) -> list[Path]:
+    """Write rendered files under out/<node>/<path> with their modes."""
+    from wizard.answers import write_atomic
+
+    written = []
+    for node, files in tree.items():
+        for path, rendered in files.items():
+            target = out / node / path.lstrip("/")
+            write_atomic(target, rendered.text, rendered.mode)
+            written.append(target)
+    return written
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from wizard.render import render
+
+    spec, secrets, warnings = load_inputs(args)
+    _print_warnings(warnings)
+    tree = render(spec, secrets)
+    out = Path(args.out)
+    written = write_tree(tree, out)
+    for node, files in tree.items():
+        print(f"{node}: {len(files)} files in {out / node}")
+    if secrets is None:
+        print("note: no --secrets given; files that hold passwords were not rendered", file=sys.stderr)
+    return 0 if written else 1
+
+
+def validation_context(spec):
+    from wizard.validators import ValidationContext
+
+    return ValidationContext(
+        nodes=tuple(spec.hostnames),
+        preferred=spec.preferred_node,
+        link_addresses=tuple(tuple(link.addresses[i] for link in spec.links) for i in range(len(spec.nodes))),
+        drbd_resource=spec.storage.resource,
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from wizard.render import render
+
+    spec, secrets, warnings = load_inputs(args)
+    _print_warnings(warnings)
+    tree = render(spec, secrets)
+    from wizard.validators import validate_tree  # after the input checks: runs tools
+
+    verdicts = validate_tree(tree, validation_context(spec))
+    failed = 0
+    for v in verdicts:
+        if v.ok:
+            status = "valid"
+        elif v.skipped_reason:
+            status = f"NOT CHECKED ({v.skipped_reason})"
+        else:
+            status = "INVALID"
+        if not v.ok:
+            failed += 1
+        print(f"{v.node:<16} {v.path:<48} {v.tool:<14} {status}")
+        for message in ([] if v.ok else v.messages):
+            print(f"    {message}")
+    print(f"{len(verdicts) - failed} valid, {failed} invalid or unchecked")
+    return 1 if failed else 0
