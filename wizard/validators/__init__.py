@@ -1,0 +1,136 @@
+"""Run the real tools (and Python checks for what they miss) on rendered files.
+
+    verdicts = validate_tree(tree, context)   # tree: {node: {path: RenderedFile}}
+
+Each rendered file has a `kind`; one checker per kind returns one Verdict per
+tool. Checks that do not depend on the node run once per distinct file text
+and are reported for every node that has that text; DRBD's `-d up` and
+`corosync -t` pretend to be the node, so they run per node. Everything runs
+in a thread pool (the tools are subprocesses). Facts behind every check:
+../shared/notes/validators.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from .apache import check_apache
+from .core import ValidationContext, Verdict, find_tool
+from .corosync import check_corosync
+from .drbd import check_drbd_global, check_drbd_resource
+from .hosts import check_hosts
+from .mariadb import MariadbResult, run_mariadbd, check_mariadb
+from .pacemaker import Placement, Scenario, Simulation, check_cib, simulate
+from .zabbix import check_zabbix_frontend, check_zabbix_server
+
+__all__ = [
+    "ValidationContext", "Verdict", "validate_tree", "CHECKERS", "REQUIRED_TOOLS", "missing_tools",
+    "check_drbd_global", "check_drbd_resource", "check_corosync", "check_cib", "simulate",
+    "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
+    "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_hosts",
+]
+
+
+class Rendered(Protocol):
+    text: str
+    kind: str
+
+
+Checker = Callable[..., list[Verdict]]
+
+CHECKERS: dict[str, Checker] = {
+    "drbd-global": check_drbd_global,
+    "drbd-resource": check_drbd_resource,
+    "corosync": check_corosync,
+    "cib": check_cib,
+    "mariadb": check_mariadb,
+    "apache": check_apache,
+    "zabbix-server": check_zabbix_server,
+    "zabbix-frontend": check_zabbix_frontend,
+    "hosts": check_hosts,
+}
+# Kinds whose checks pretend to be the node: run once per node.
+NODE_SPECIFIC = frozenset({"drbd-resource", "corosync"})
+# Files the two nodes must share byte for byte (DRBD and corosync compare
+# their peers' settings; the CIB is one cluster-wide document).
+IDENTICAL_ON_BOTH = frozenset({"drbd-global", "drbd-resource", "corosync", "cib"})
+
+# Every program the validators call, with its Debian package.
+REQUIRED_TOOLS: dict[str, str] = {
+    "drbdadm": "drbd-utils", "corosync": "corosync", "corosync-keygen": "corosync",
+    "unshare": "util-linux", "crm_verify": "pacemaker-cli-utils",
+    "crm_simulate": "pacemaker-cli-utils", "crm_attribute": "pacemaker-cli-utils",
+    "crm_standby": "pacemaker-cli-utils", "cibadmin": "pacemaker-cli-utils", "crm": "crmsh",
+    "apache2ctl": "apache2", "mariadbd": "mariadb-server", "zabbix_server": "zabbix-server-mysql",
+    "php": "php-cli",
+}
+
+
+def missing_tools() -> dict[str, str]:
+    """Tools not installed here -> Debian package that provides them."""
+    return {tool: pkg for tool, pkg in REQUIRED_TOOLS.items() if find_tool(tool) is None}
+
+
+def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
+    """(key, node, path, kind, callable) per check; equal keys run once."""
+    for node, files in tree.items():
+        global_common = next((f.text for f in files.values() if f.kind == "drbd-global"), None)
+        for path, obj in files.items():
+            kind = obj.kind
+            checker = CHECKERS.get(kind)
+            if checker is None:
+                yield (("unknown", node, path), node, path, kind, None)
+                continue
+            kwargs: dict[str, Any] = {"path": path}
+            if kind == "drbd-resource":
+                kwargs["global_common"] = global_common
+            run_as = node if kind in NODE_SPECIFIC else ctx.preferred_node
+            key = (kind, path, obj.text, run_as, kwargs.get("global_common"))
+            yield (key, node, path, kind,
+                   lambda c=checker, t=obj.text, n=run_as, kw=kwargs: c(t, ctx, n, **kw))
+
+
+def _identical(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext) -> list[Verdict]:
+    verdicts = []
+    nodes = list(tree)
+    paths = {p: f.kind for files in tree.values() for p, f in files.items()
+             if f.kind in IDENTICAL_ON_BOTH}
+    for path, kind in sorted(paths.items()):
+        texts = {n: tree[n][path].text for n in nodes if path in tree[n]}
+        missing = [n for n in ctx.nodes if n not in texts]
+        for node in texts:
+            problems = []
+            if missing:
+                problems.append(f"{path} exists on {node} but not on {', '.join(missing)}")
+            elif len(set(texts.values())) > 1:
+                problems.append(f"{path} differs between {' and '.join(texts)}; "
+                                f"the nodes must share it byte for byte")
+            verdicts.append(Verdict(node, path, kind, "python:identical", not problems, problems))
+    return verdicts
+
+
+def validate_tree(tree: Mapping[str, Mapping[str, Rendered]], context: ValidationContext,
+                  max_workers: int = 8) -> list[Verdict]:
+    """Validate every rendered file of every node; one verdict per (node, file, tool).
+
+    Order: nodes as given, then paths sorted, then tools as each checker
+    returns them, then the cross-node `python:identical` verdicts.
+    """
+    jobs = list(_jobs(tree, context))
+    unique: dict[Any, Callable[[], list[Verdict]] | None] = {}
+    for key, _node, _path, _kind, fn in jobs:
+        unique.setdefault(key, fn)
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        futures = {key: pool.submit(fn) for key, fn in unique.items() if fn is not None}
+        results = {key: fut.result() for key, fut in futures.items()}
+    verdicts: list[Verdict] = []
+    for key, node, path, kind, fn in sorted(jobs, key=lambda j: (list(tree).index(j[1]), j[2])):
+        if fn is None:
+            verdicts.append(Verdict(node, path, kind, "none", False, [],
+                                    f"no validator for kind '{kind}'"))
+            continue
+        verdicts += [dataclasses.replace(v, node=node, path=path) for v in results[key]]
+    return verdicts + _identical(tree, context)
