@@ -88,7 +88,10 @@ def check_apache(text: str, ctx: ValidationContext, node: str,
             fh.write(f"\nexport APACHE_RUN_DIR={tmp}/run APACHE_LOCK_DIR={tmp}/lock "
                      f"APACHE_LOG_DIR={tmp}/log APACHE_PID_FILE={tmp}/run/apache2.pid\n")
         res = run([ctl, "-t"], env={"APACHE_CONFDIR": confdir})
-        lines = [line.replace(vhost, path) for line in clean_lines(res.stderr + res.stdout, _NOISE)]
+        ports = os.path.join(confdir, "ports.conf")
+        lines = [line.replace(vhost, path).replace(ports, "ports.conf (test copy: Listen from the VirtualHost)")
+                 .replace(confdir, SYSTEM_CONFDIR)
+                 for line in clean_lines(res.stderr + res.stdout, _NOISE)]
         ok = res.rc == 0 and not any(":error]" in line or "AH00547" in line for line in lines)
         if not ok and not lines:
             lines = [f"apache2ctl -t exited with {res.rc}"]

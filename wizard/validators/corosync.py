@@ -76,7 +76,7 @@ class Entry:
     line: int
 
 
-def parse(text: str) -> tuple[list[Entry], list[str]]:
+def parse(text: str) -> list[Entry]:
     """Flat list of key/value entries with their section path; brace problems are left to corosync."""
     entries: list[Entry] = []
     stack: list[str] = []
@@ -103,12 +103,12 @@ def parse(text: str) -> tuple[list[Entry], list[str]]:
             key, value = line.split(":", 1)
             entries.append(Entry(".".join(stack), indexes[-1] if indexes else 0,
                                  key.strip(), value.strip(), number))
-    return entries, []
+    return entries
 
 
 def python_checks(text: str, ctx: ValidationContext | None, filename: str) -> list[str]:
     problems = bad_ipv4_literals(text, filename)
-    entries, _ = parse(text)
+    entries = parse(text)
     for e in entries:
         if any(e.section == s or e.section.startswith(s + ".") for s in _FREE_SECTIONS):
             continue
