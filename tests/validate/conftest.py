@@ -68,6 +68,8 @@ def assert_rejected(verdicts: list[Verdict], tool: str, fragment: str) -> Verdic
     assert v.skipped_reason is None, v.line()
     assert not v.ok, f"{tool} accepted a broken file"
     assert any(fragment in m for m in v.messages), f"{fragment!r} not in {v.messages}"
+    # Messages name the generated file, never the validator's temp copy.
+    assert not any("zbxha-" in m for m in v.messages), v.messages
     return v
 
 

@@ -147,3 +147,12 @@ def test_fence_devices_without_a_delay(ctx):
     bad = mutate(CIB_STONITH, '<nvpair id="fence_zbx-node1-params-pcmk_delay_max" '
                               'name="pcmk_delay_max" value="15s"/>', "")
     assert_rejected(check_cib(bad, ctx, NODE1), "python", "pcmk_delay_max")
+
+
+def test_invalid_date_is_an_error_even_though_crm_verify_exits_0(ctx):
+    rule = ('<rsc_location id="loc_g_zabbix_prefers_zbx-node1" rsc="g_zabbix">'
+            '<rule id="loc-rule" score="100"><date_expression id="loc-rule-date" operation="gt" '
+            'start="2024-13-45"/></rule></rsc_location>')
+    bad = mutate(CIB, '<rsc_location id="loc_g_zabbix_prefers_zbx-node1" rsc="g_zabbix" node="zbx-node1" score="100"/>',
+                 rule)
+    assert_rejected(check_cib(bad, ctx, NODE1), "crm_verify", "not a valid ISO 8601")

@@ -58,3 +58,10 @@ def test_clamped_value(ctx):
 def test_broken_group_header(ctx):
     bad = mutate(CNF, "[mysqld]", "[mysqld")
     assert_rejected(check_mariadb(bad, ctx, NODE1), "mariadbd --help --verbose", "Wrong group definition")
+
+
+def test_bad_bind_address_logs_an_error_with_rc_0(ctx):
+    bad = mutate(CNF, "bind-address            = 127.0.0.1", "bind-address            = 172.16.1.300")
+    verdicts = check_mariadb(bad, ctx, NODE1)
+    assert_rejected(verdicts, "python", "'172.16.1.300' is not a valid IPv4 address")
+    assert_rejected(verdicts, "mariadbd --help --verbose", "172.16.1.300")

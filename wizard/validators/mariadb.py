@@ -47,7 +47,7 @@ def parse_values(stdout: str) -> dict[str, str]:
     return values
 
 
-def run_mariadbd(text: str) -> MariadbResult | None:
+def run_mariadbd(text: str, path: str = "60-zabbix-ha.cnf") -> MariadbResult | None:
     """Effective server values for this option file; None when mariadbd is absent."""
     server = find_tool("mariadbd") or find_tool("mysqld")
     if server is None:
@@ -62,7 +62,7 @@ def run_mariadbd(text: str) -> MariadbResult | None:
             continue
         if "[ERROR]" in line or "error:" in line.lower() or \
                 ("[Warning]" in line and any(w in line for w in _BAD_WARNINGS)):
-            errors.append(line.replace(cnf, "(file)"))
+            errors.append(line.replace(cnf, path))
     if res.rc != 0 and not errors:
         errors = [f"mariadbd --help --verbose exited with {res.rc}"]
     return MariadbResult(res.rc, errors, parse_values(res.stdout) if res.rc == 0 else {}, res.seconds)
@@ -91,7 +91,7 @@ def check_mariadb(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "mariadb")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    result = run_mariadbd(text)
+    result = run_mariadbd(text, path)
     if result is None:
         return [target.missing("mariadbd --help --verbose", PACKAGE)] + verdicts
     ok = result.rc == 0 and not result.errors
