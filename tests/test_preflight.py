@@ -1,0 +1,242 @@
+"""Every preflight check, passing on a healthy pair and failing when one thing breaks.
+
+The healthy pair (tests/preflight/factory.py) is built from facts captured on
+a real Debian 12 machine; each case tweaks one fact and asserts the finding's
+code, severity, node and payload (not its wording).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.preflight import factory
+from wizard import preflight
+from wizard.facts_parse import Address, DrbdInfo, DrbdMinor, ExistingState, Listener, OsInfo, TimeSync
+from wizard.preflight import Finding, check, drbd_meta_bytes, meta_needed
+from wizard.preflight_probe import AddressUse, PathResult, ReachResult
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Fencing, Secret
+
+N1, N2 = "zbx-node1", "zbx-node2"
+MiB = 2**20
+
+
+class World:
+    def __init__(self):
+        self.spec = factory.spec()
+        self.facts = factory.facts()
+        self.secrets = factory.secrets()
+        self.probes = factory.probes(self.spec)
+        self.forced: set[str] = set()
+
+    def node(self, name, **changes):
+        self.facts[name] = replace(self.facts[name], **changes)
+
+    def device(self, node, which, **changes):
+        f = self.facts[node]
+        self.node(node, block_devices=[replace(d, **changes) if d.path == which else d for d in f.block_devices])
+
+    def state(self, name, **changes):
+        self.node(name, state=replace(self.facts[name].state, **changes))
+
+    def iface(self, name, nic, **changes):
+        f = self.facts[name]
+        self.node(name, interfaces=[replace(i, **changes) if i.name == nic else i for i in f.interfaces])
+
+    def path(self, kind, link, ok, detail="", src=N1):
+        self.probes.paths = [replace(p, ok=ok, detail=detail) if (p.kind, p.link, p.src) == (kind, link, src) else p
+                             for p in self.probes.paths]
+
+    def run(self) -> list[Finding]:
+        return check(self.spec, self.facts, self.secrets, probes=self.probes, forced=self.forced)
+
+
+def test_healthy_pair_has_no_findings():
+    assert World().run() == []
+
+
+# (code, severity, node, breaker, payload subset)
+CASES = [
+    ("facts-missing", "error", N2, lambda w: w.facts.pop(N2), {}),
+    ("facts-incomplete", "warning", N1, lambda w: w.node(N1, problems=["`lsblk` failed"]), {}),
+    ("os-unsupported", "error", N1, lambda w: w.node(N1, os=OsInfo("rocky", "9.4", ("rhel",), "Rocky Linux 9.4")),
+     {"platform": "rhel9"}),
+    ("os-not-answers-platform", "error", N1,
+     lambda w: w.node(N1, os=OsInfo("debian", "13", (), "Debian 13")), {"platform": "debian13"}),
+    ("os-mismatch", "error", None, lambda w: w.node(N2, os=OsInfo("debian", "13", (), "Debian 13")), {}),
+    ("kernel-mismatch", "warning", None, lambda w: w.node(N2, kernel="6.1.0-41-amd64"), {}),
+    ("package-version-mismatch", "error", None,
+     lambda w: w.node(N2, packages={**w.facts[N2].packages, "corosync": "3.1.6-1"}), {"package": "corosync"}),
+    ("package-one-side", "warning", N2,
+     lambda w: w.node(N1, packages={**w.facts[N1].packages, "pacemaker": "2.1.5-1+deb12u1"}),
+     {"package": "pacemaker"}),
+    ("drbd-module-missing", "error", N2, lambda w: w.node(N2, drbd=DrbdInfo()), {}),
+    ("drbd-module-version", "warning", N1, lambda w: w.node(N1, drbd=DrbdInfo(True, "9.2.12")),
+     {"version": "9.2.12"}),
+    ("hostname-mismatch", "error", N2, lambda w: w.node(N2, hostname="debian"), {"actual": "debian"}),
+    ("hostname-unresolved", "warning", N1,
+     lambda w: w.node(N1, resolution={N1: ("192.168.10.11",), N2: ()}), {"name": N2}),
+    ("hostname-loopback", "warning", N1,
+     lambda w: w.node(N1, resolution={N1: ("127.0.1.1",), N2: ("192.168.10.12",)}), {"name": N1}),
+    ("hostname-resolution-differs", "error", None,
+     lambda w: w.node(N2, resolution={N1: ("192.168.10.99",), N2: ("192.168.10.12",)}), {"name": N1}),
+    ("time-sync-unknown", "warning", N1, lambda w: w.node(N1, time=TimeSync(known=False)), {}),
+    ("time-not-synced", "warning", N2, lambda w: w.node(N2, time=TimeSync(True, False, False)), {}),
+    ("clock-skew", "error", None, lambda w: w.node(N2, clock_offset=12.0), {}),
+    ("disk-missing", "error", N1, lambda w: w.device(N1, "/dev/vdb", path="/dev/vdx", name="vdx"),
+     {"device": "/dev/vdb"}),
+    ("disk-mounted", "error", N2, lambda w: w.device(N2, "/dev/vdb", mountpoints=("/srv",)), {"mounts": ["/srv"]}),
+    ("disk-has-children", "error", N1, lambda w: w.device(N1, "/dev/vdb", children=("vdb1",)),
+     {"children": ["vdb1"]}),
+    ("disk-read-only", "error", N1, lambda w: w.device(N1, "/dev/vdb", ro=True), {}),
+    ("disk-signature", "error", N2, lambda w: w.node(N2, signatures={"/dev/vdb": ("ext4",), "/dev/vdc": ()}),
+     {"signatures": ["ext4"]}),
+    ("disk-unprobed", "warning", N2, lambda w: w.node(N2, signatures={"/dev/vdb": None, "/dev/vdc": ()}), {}),
+    ("disk-small", "warning", N1, lambda w: w.device(N1, "/dev/vdb", size=256 * MiB), {}),
+    ("disk-size-differs", "warning", None, lambda w: w.device(N2, "/dev/vdb", size=2048 * MiB), {}),
+    ("meta-disk-missing", "error", N2, lambda w: w.device(N2, "/dev/vdc", path="/dev/vdz", name="vdz"), {}),
+    ("meta-disk-mounted", "error", N1, lambda w: w.device(N1, "/dev/vdc", mountpoints=("/boot",)), {}),
+    ("meta-disk-has-children", "error", N1, lambda w: w.device(N1, "/dev/vdc", children=("vdc1",)), {}),
+    ("meta-disk-read-only", "error", N2, lambda w: w.device(N2, "/dev/vdc", ro=True), {}),
+    ("meta-disk-signature", "error", N1,
+     lambda w: w.node(N1, signatures={"/dev/vdb": (), "/dev/vdc": ("LVM2_member",)}), {}),
+    ("meta-disk-unprobed", "warning", N1, lambda w: w.node(N1, signatures={"/dev/vdb": (), "/dev/vdc": None}), {}),
+    ("meta-disk-too-small", "error", N1, lambda w: w.device(N1, "/dev/vdc", size=100 * MiB),
+     {"needed": 128 * MiB}),
+    ("indexed-meta-capacity", "error", N1, lambda w: w.device(N1, "/dev/vdb", size=5 * 2**40), {}),
+    ("link-address-missing", "error", N2, lambda w: w.iface(N2, "eth2", addresses=()),
+     {"link": 1, "address": "172.16.2.2"}),
+    ("link-prefix-mismatch", "warning", N1,
+     lambda w: w.iface(N1, "eth1", addresses=(Address("172.16.1.1", 16, "inet"),)), {"actual": 16}),
+    ("link-nic-down", "error", N1, lambda w: w.iface(N1, "eth2", up=False), {"nic": "eth2"}),
+    ("links-share-nic", "warning", N1, lambda w: w.iface(
+        N1, "eth1", addresses=(Address("172.16.1.1", 24, "inet"), Address("172.16.2.1", 24, "inet"))), {}),
+    ("mtu-mismatch", "error", None, lambda w: w.iface(N2, "eth2", mtu=9000), {"link": 1}),
+    ("vip-nic-missing", "error", N2, lambda w: setattr(w.spec.services, "vip_nics", ["eth0", "ens18"]),
+     {"nic": "ens18"}),
+    ("vip-nic-down", "error", N1, lambda w: w.iface(N1, "eth0", up=False), {}),
+    ("vip-nic-subnet", "error", N1, lambda w: setattr(w.spec.services, "vip_nics", ["eth1", "eth0"]), {}),
+    ("vip-configured", "error", N1, lambda w: w.iface(
+        N1, "eth0", addresses=(Address("192.168.10.11", 24, "inet"), Address("192.168.10.10", 24, "inet"))),
+     {"address": "192.168.10.10"}),
+    ("port-in-use", "error", N2, lambda w: w.node(N2, listeners=[Listener("tcp", "0.0.0.0", 3306, "postgres")]),
+     {"port": 3306}),
+    ("port-held-by-stack", "info", N1, lambda w: w.node(N1, listeners=[Listener("tcp", "::", 80, "apache2")]),
+     {"port": 80}),
+    ("memory-low", "warning", N1, lambda w: w.node(N1, memory_mib=1024), {"needed": 2048}),
+    ("cpus-low", "warning", N2, lambda w: w.node(N2, cpus=1), {}),
+    ("rerun", "info", N1, lambda w: w.state(N1, zabbix_ha_spec=True), {}),
+    ("existing-cluster", "error", N1, lambda w: w.state(
+        N1, corosync_conf=True, corosync_cluster_name="prod", corosync_nodes=("a", "b"),
+        corosync_addresses=("10.1.1.1", "10.1.1.2")), {"cluster": "prod"}),
+    ("existing-cib", "error", N2, lambda w: w.state(N2, cib=True), {}),
+    ("existing-drbd-resource", "error", N2, lambda w: w.state(N2, drbd_resources=("r0",)), {"resource": "r0"}),
+    ("drbd-minor-in-use", "error", N1, lambda w: w.node(
+        N1, drbd=DrbdInfo(True, "8.4.11", "8.4.11", (DrbdMinor(0, "Connected", "Primary/Secondary",
+                                                              "UpToDate/UpToDate"),))), {"minor": 0}),
+    ("existing-database", "warning", N1, lambda w: w.state(N1, datadir_entries=("mysql/", "zabbix/")),
+     {"databases": ["zabbix"]}),
+    ("cluster-services-running", "error", N2, lambda w: w.state(N2, services=(("corosync", "active"),)), {}),
+    ("connectivity-not-probed", "info", None, lambda w: setattr(w, "probes", None), {}),
+    ("path-icmp-failed", "warning", N1, lambda w: w.path("icmp", 0, False, "100% packet loss"), {"link": 0}),
+    ("path-mtu-failed", "error", N1, lambda w: w.path("mtu", 0, False, "message too long"), {}),
+    ("path-udp-failed", "error", N1, lambda w: w.path("udp", 1, False), {"port": 5406, "dst": N2}),
+    ("path-tcp-failed", "error", N1, lambda w: w.path("tcp", 1, False), {"port": 7788}),
+    ("path-icmp-untested", "warning", N1, lambda w: w.path("icmp", 0, None, "ping is not installed"), {}),
+    ("path-mtu-untested", "warning", N1, lambda w: w.path("mtu", 1, None, "ping is not installed"), {}),
+    ("path-udp-untested", "warning", N1, lambda w: w.path("udp", 0, None, "port busy"), {}),
+    ("path-tcp-untested", "warning", N1, lambda w: w.path("tcp", 1, None, "perl missing"), {}),
+    ("address-in-use", "error", N2, lambda w: setattr(w.probes, "addresses", [
+        AddressUse("192.168.10.10", N2, False, True)]), {"address": "192.168.10.10"}),
+    ("ipmi-secret-missing", "error", N2, lambda w: w.secrets.ipmi.pop(N2), {"fenced": N2}),
+    ("ipmi-not-probed", "warning", None, lambda w: setattr(w.probes, "ipmi", []), {}),
+    ("ipmi-unreachable", "error", N2, lambda w: setattr(w.probes, "ipmi", [
+        ReachResult(N2, N1, False, "Unable to connect/login to fencing device")]), {"fenced": N1}),
+    ("ipmi-untested", "warning", N2, lambda w: setattr(w.probes, "ipmi", [
+        ReachResult(N2, N1, None, "fence_ipmilan is not installed yet")]), {}),
+    ("package-source-unreachable", "error", N1, lambda w: setattr(w.probes, "sources", [
+        ReachResult(N1, "http://deb.debian.org/debian", False, "no TCP connection")]), {}),
+    ("package-source-unknown", "warning", None, lambda w: setattr(w.probes, "sources", []), {}),
+    ("internal-meta-usable", "info", N1, lambda w: (
+        setattr(w.spec.storage, "meta_disk_mode", "internal"),
+        [setattr(d, "meta_disk", None) for d in w.spec.storage.nodes]), {}),
+]
+
+
+def test_every_code_has_a_case():
+    assert sorted({c[0] for c in CASES}) == preflight.codes()
+
+
+@pytest.mark.parametrize("code,severity,node,breaker,payload", CASES, ids=[c[0] for c in CASES])
+def test_check_fails_then_passes(code, severity, node, breaker, payload):
+    healthy = World()
+    assert [f for f in healthy.run() if f.code == code] == []          # passing case
+    broken = World()
+    breaker(broken)
+    hits = [f for f in broken.run() if f.code == code]                  # failing case
+    assert hits, f"{code} not reported"
+    hit = hits[0]
+    assert (hit.severity, hit.node) == (severity, node)
+    for key, value in payload.items():
+        assert hit.payload[key] == value
+    assert hit.message and hit.fix
+
+
+def test_findings_sorted_errors_first_and_serialisable():
+    w = World()
+    w.node(N1, memory_mib=1024)
+    w.node(N2, drbd=DrbdInfo())
+    w.state(N1, zabbix_ha_spec=True)
+    found = w.run()
+    assert [f.severity for f in found] == ["error", "warning", "info"]
+    import json
+    json.dumps([f.as_dict() for f in found])
+
+
+def test_wipe_is_forceable_only_by_its_code():
+    w = World()
+    w.node(N1, signatures={"/dev/vdb": ("xfs",), "/dev/vdc": ()})
+    [hit] = [f for f in w.run() if f.code == "disk-signature"]
+    assert hit.severity == "error" and hit.force_code == "wipe-disk"
+    w.forced = {"wipe-disk"}
+    [hit] = [f for f in w.run() if f.code == "disk-signature"]
+    assert hit.severity == "warning" and "WILL BE WIPED" in hit.message
+
+
+def test_container_lab_like_node_reports_missing_drbd_with_fix():
+    # The captured host itself has no DRBD module (like a container lab node).
+    from tests.preflight.capture import load
+    from wizard.facts import facts_from_raw
+    raw_host = facts_from_raw(N1, load(factory.DATA / "debian12-host"))
+    w = World()
+    w.node(N1, drbd=raw_host.drbd)
+    [hit] = [f for f in w.run() if f.code == "drbd-module-missing"]
+    assert hit.severity == "error" and "container" in hit.fix and "linux-image" in hit.fix
+
+
+def test_rerun_downgrades_existing_state():
+    w = World()
+    w.state(N1, zabbix_ha_spec=True, corosync_conf=True, corosync_nodes=(N1, N2),
+            corosync_addresses=("172.16.1.1", "172.16.1.2"), drbd_resources=("r0",))
+    codes = {f.code for f in w.run()}
+    assert "rerun" in codes and "existing-cluster" not in codes and "existing-drbd-resource" not in codes
+
+
+def test_no_fencing_skips_ipmi_checks():
+    w = World()
+    w.spec.fencing = Fencing("none", acknowledgement=NO_FENCING_ACKNOWLEDGEMENT)
+    w.secrets.ipmi.clear()
+    assert not [f for f in w.run() if f.code.startswith("ipmi")]
+
+
+@pytest.mark.parametrize("data,expected_sectors", [
+    # DRBD 8.4 guide: Ms = ceil(Cs / 2^18) * 8 + 72 (sectors)
+    (2**18 * 512, 8 + 72),
+    (2**18 * 512 + 1, 16 + 72),
+    (1 * 2**40, (2**31 // 2**18) * 8 + 72),
+])
+def test_meta_data_size_formula(data, expected_sectors):
+    assert drbd_meta_bytes(data) == expected_sectors * 512
+    assert meta_needed("indexed", data, 2) == 3 * 128 * MiB
+    assert meta_needed("flexible", data, 0) == drbd_meta_bytes(data)

@@ -1,0 +1,335 @@
+"""Probes: what only traffic between the nodes can tell, before any login between them.
+
+The connectivity matrix: for every link, in both directions, ICMP, a
+don't-fragment ping at the NIC's MTU, the knet UDP port and (on the
+replication link) the DRBD TCP port. A short-lived listener on the receiving
+node (perl: perl-base is Essential on Debian) answers a token sent by the
+other node, so a firewall dropping the port shows up as a failed path.
+Everything is bounded: listeners die by alarm(), senders give up after a few
+seconds, and the whole matrix runs in parallel.
+
+Also: whether the VIP/source address already answers (ping + ARP), whether
+each BMC answers (fence_ipmilan, password on stdin), whether the package
+source is reachable. Results are plain data; wizard.preflight judges them.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets
+
+LISTEN_SECONDS = 5
+CONNECT_SECONDS = 3
+
+# args: proto addr port token seconds. Prints READY, then GOT / TIMEOUT / BUSY.
+LISTEN_PL = r'''
+use strict; use IO::Socket::IP;
+my ($proto, $addr, $port, $tok, $secs) = @ARGV; $| = 1; my $got = 0;
+$SIG{ALRM} = sub { print($got ? "GOT\n" : "TIMEOUT\n"); exit($got ? 0 : 3) }; alarm $secs;
+if ($proto eq "tcp") {
+    my $s = IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "tcp", Listen => 5, ReuseAddr => 1)
+        or do { print "BUSY $!\n"; exit 2 };
+    print "READY\n";
+    while (my $c = $s->accept) {
+        my $l = <$c>;
+        if (defined $l && index($l, $tok) >= 0) { print $c "OK $tok\n"; close $c; print "GOT\n"; exit 0 }
+        close $c;
+    }
+} else {
+    my $s = IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "udp")
+        or do { print "BUSY $!\n"; exit 2 };
+    print "READY\n";
+    while (1) {
+        my $from = $s->recv(my $buf, 512);
+        next unless defined $from;
+        if (index($buf, $tok) >= 0) { $s->send("OK $tok", 0, $from); if (!$got) { $got = 1; alarm 1 } }
+    }
+}
+'''
+
+# args: proto src dst port token seconds. Prints OK or FAIL.
+CONNECT_PL = r'''
+use strict; use IO::Socket::IP; use IO::Select;
+my ($proto, $src, $dst, $port, $tok, $secs) = @ARGV; $| = 1;
+$SIG{ALRM} = sub { print "FAIL timeout\n"; exit 1 }; alarm $secs + 1;
+my $end = time + $secs; my $err = "";
+while (time <= $end) {
+    if ($proto eq "tcp") {
+        my $c = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "tcp", Timeout => 1);
+        if ($c) { print $c "$tok\n"; my $l = <$c>; if (defined $l && index($l, "OK $tok") == 0) { print "OK\n"; exit 0 } }
+        else { $err = "$!" }
+    } else {
+        my $s = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "udp");
+        if ($s) {
+            my $sel = IO::Select->new($s);
+            for (1 .. 5) {
+                $s->send($tok);
+                if ($sel->can_read(0.2)) { my $b = ""; $s->recv($b, 512); if (index($b, "OK $tok") == 0) { print "OK\n"; exit 0 } }
+            }
+        } else { $err = "$!" }
+    }
+    select(undef, undef, undef, 0.1);
+}
+print "FAIL $err\n"; exit 1;
+'''
+
+# $1 = address. ping, then what ARP learnt: a silent host still answers ARP.
+NEIGH_SCRIPT = 'ping -c1 -W1 -- "$1" >/dev/null 2>&1; echo "ping=$?"; ip neigh show to "$1" 2>/dev/null; true'
+
+# $1 host, $2 port: a bare TCP connect (bash's /dev/tcp; no curl needed).
+TCP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2" && echo open'
+
+FENCE_SCRIPT = 'command -v fence_ipmilan >/dev/null 2>&1 || { echo MISSING; exit 0; }; exec fence_ipmilan'
+
+
+@dataclass(frozen=True)
+class PathResult:
+    link: int
+    src: str                 # node names
+    dst: str
+    kind: str                # icmp, mtu, udp, tcp
+    ok: bool | None          # None: could not be tested (tool missing, port busy)
+    port: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AddressUse:
+    address: str
+    node: str                # from where it was probed
+    answers_ping: bool
+    answers_arp: bool
+
+    @property
+    def in_use(self) -> bool:
+        return self.answers_ping or self.answers_arp
+
+
+@dataclass(frozen=True)
+class ReachResult:
+    node: str
+    target: str
+    ok: bool | None
+    detail: str = ""
+
+
+@dataclass
+class Probes:
+    paths: list[PathResult] = field(default_factory=list)
+    addresses: list[AddressUse] = field(default_factory=list)
+    ipmi: list[ReachResult] = field(default_factory=list)      # target = node fenced
+    sources: list[ReachResult] = field(default_factory=list)   # target = URL
+    sources_probed: bool = False
+
+
+# ---------------------------------------------------------------------------
+# pure parsers
+
+def parse_neigh(address: str, node: str, text: str) -> AddressUse:
+    ping = False
+    arp = False
+    for line in text.splitlines():
+        if line.startswith("ping="):
+            ping = line.strip() == "ping=0"
+        elif "lladdr" in line and not any(s in line for s in ("FAILED", "INCOMPLETE")):
+            arp = True
+    return AddressUse(address, node, ping, arp)
+
+
+def parse_fence(node: str, rc: int, stdout: str, stderr: str) -> ReachResult:
+    if stdout.strip() == "MISSING":
+        return ReachResult(node, node, None, "fence_ipmilan is not installed yet (package fence-agents)")
+    if rc == 0:
+        return ReachResult(node, node, True, stdout.strip())
+    last = (stderr.strip().splitlines() or stdout.strip().splitlines() or ["no output"])[-1]
+    return ReachResult(node, node, False, last[:200])
+
+
+def source_targets(spec: ClusterSpec, apt_uris: tuple[str, ...]) -> list[str]:
+    """The URLs the package installation will need, at most 3."""
+    z = spec.zabbix
+    if z.package_source == "mirror":
+        urls = [z.mirror_url]
+    elif z.package_source == "official":
+        urls = ["https://repo.zabbix.com/"]
+    else:
+        urls = list(apt_uris)
+    return [u for u in urls if u][:3]
+
+
+# ---------------------------------------------------------------------------
+# running them
+
+def _pair(listener_ex, connector_ex, proto: str, dst_addr: str, src_addr: str, port: int) -> tuple[bool | None, str]:
+    token = "zha-" + pysecrets.token_hex(6)
+    box: dict = {}
+
+    def listen():
+        try:
+            r = listener_ex.run(["perl", "-e", LISTEN_PL, proto, dst_addr, str(port), token, str(LISTEN_SECONDS)],
+                                check=False, timeout=LISTEN_SECONDS + 5)
+            box["listen"] = r
+        except Exception as exc:  # a timeout or lost connection: reported, not raised
+            box["error"] = str(exc)
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    time.sleep(0.3)          # let the listener bind; the sender retries anyway
+    try:
+        c = connector_ex.run(["perl", "-e", CONNECT_PL, proto, src_addr, dst_addr, str(port), token,
+                              str(CONNECT_SECONDS)], check=False, timeout=CONNECT_SECONDS + 5)
+        sent = c.stdout.strip()
+    except Exception as exc:
+        sent = f"FAIL {exc}"
+    t.join(LISTEN_SECONDS + 8)
+    heard = box.get("listen")
+    if heard is None:
+        return None, box.get("error", "the listener did not finish")
+    if heard.rc == 127:
+        return None, "perl is not available on the receiving node"
+    if "BUSY" in heard.stdout:
+        return None, "the port is already in use on the receiving node, so it was not probed"
+    if sent.startswith("OK"):
+        return True, ""
+    return False, sent or heard.stdout.strip()
+
+
+def _ping(ex, src_addr: str, dst_addr: str, size: int | None = None) -> tuple[bool | None, str]:
+    argv = ["ping", "-c1", "-W1", "-I", src_addr]
+    if size is not None:
+        argv += ["-M", "do", "-s", str(size)]
+    if ":" in dst_addr:
+        argv.insert(1, "-6")
+    try:
+        r = ex.run([*argv, "--", dst_addr], check=False, timeout=5)
+    except Exception as exc:
+        return None, str(exc)
+    if r.rc == 127:
+        return None, "ping is not installed"
+    return r.rc == 0, (r.stderr.strip() or r.stdout.strip().splitlines()[-1:] or [""])[0][:200] if r.rc else ""
+
+
+def connectivity(spec: ClusterSpec, executors: dict, facts_by_node: dict | None = None) -> list[PathResult]:
+    names = spec.hostnames
+    tasks = []
+    for i, link in enumerate(spec.links):
+        if len(link.addresses) != 2:
+            continue
+        for a, b in ((0, 1), (1, 0)):
+            src, dst = names[a], names[b]
+            sa, da = link.addresses[a], link.addresses[b]
+            tasks.append((i, src, dst, "icmp", None, lambda sa=sa, da=da, src=src: _ping(executors[src], sa, da)))
+            mtu = _mtu(facts_by_node, src, sa)
+            if mtu:
+                overhead = 48 if ":" in da else 28
+                tasks.append((i, src, dst, "mtu", mtu,
+                              lambda sa=sa, da=da, src=src, m=mtu, o=overhead: _ping(executors[src], sa, da, m - o)))
+            port = COROSYNC_BASE_PORT + i
+            tasks.append((i, src, dst, "udp", port, lambda sa=sa, da=da, src=src, dst=dst, port=port:
+                          _pair(executors[dst], executors[src], "udp", da, sa, port)))
+            if i == spec.storage.replication_link:
+                dport = spec.storage.port
+                tasks.append((i, src, dst, "tcp", dport, lambda sa=sa, da=da, src=src, dst=dst, dport=dport:
+                              _pair(executors[dst], executors[src], "tcp", da, sa, dport)))
+    with ThreadPoolExecutor(max_workers=max(len(tasks), 1)) as pool:
+        futures = [(t, pool.submit(t[5])) for t in tasks]
+        out = []
+        for (i, src, dst, kind, port, _), fut in futures:
+            ok, detail = fut.result()
+            out.append(PathResult(i, src, dst, kind, ok, port, detail))
+    return out
+
+
+def _mtu(facts_by_node, node: str, address: str) -> int | None:
+    if not facts_by_node or node not in facts_by_node:
+        return None
+    found = facts_by_node[node].interface_with(address)
+    return found[0].mtu if found else None
+
+
+def address_use(spec: ClusterSpec, executors: dict) -> list[AddressUse]:
+    """Does anyone answer on the VIP / source address? Asked from every node."""
+    addrs = list(dict.fromkeys(a for a in (spec.services.vip, spec.services.effective_source) if a))
+    jobs = [(a, n) for a in addrs for n in spec.hostnames]
+
+    def one(job):
+        address, node = job
+        try:
+            r = executors[node].run(["sh", "-c", NEIGH_SCRIPT, "zabbix-ha-neigh", address], check=False, timeout=6)
+            return parse_neigh(address, node, r.stdout)
+        except Exception:
+            return AddressUse(address, node, False, False)
+
+    with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
+        return list(pool.map(one, jobs))
+
+
+def ipmi(spec: ClusterSpec, executors: dict, secrets: Secrets | None) -> list[ReachResult]:
+    """Each BMC asked for its power status from the *other* node, which is the one that will fence it."""
+    f = spec.fencing
+    if f.method != "ipmi" or len(f.ipmi) != 2 or secrets is None:
+        return []
+    names = spec.hostnames
+
+    def one(i):
+        dev, fenced, runner = f.ipmi[i], names[i], names[1 - i]
+        password = secrets.ipmi.get(fenced)
+        if not password:
+            return ReachResult(runner, fenced, None, "no IPMI password in the secrets file")
+        # Options on stdin: the password never appears in argv or ps.
+        stdin = (f"action=status\nip={dev.address}\nusername={dev.user}\npassword={password.reveal()}\n"
+                 + ("lanplus=1\n" if dev.lanplus else ""))
+        try:
+            r = executors[runner].run(["sh", "-c", FENCE_SCRIPT], check=False, input=stdin, timeout=30)
+        except Exception as exc:
+            return ReachResult(runner, fenced, False, str(exc)[:200])
+        res = parse_fence(fenced, r.rc, r.stdout, r.stderr)
+        return ReachResult(runner, fenced, res.ok, res.detail)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, (0, 1)))
+
+
+def sources(spec: ClusterSpec, executors: dict, facts_by_node: dict) -> list[ReachResult]:
+    jobs = []
+    for node in spec.hostnames:
+        uris = facts_by_node[node].state.apt_uris if node in facts_by_node else ()
+        jobs += [(node, url) for url in source_targets(spec, uris)]
+
+    def one(job):
+        node, url = job
+        parts = urlsplit(url)
+        try:
+            if parts.scheme == "file":
+                r = executors[node].run(["test", "-d", parts.path], check=False, timeout=5)
+                return ReachResult(node, url, r.rc == 0, "" if r.rc == 0 else f"{parts.path} is not a directory")
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            r = executors[node].run(["timeout", "3", "bash", "-c", TCP_SCRIPT, "zabbix-ha-tcp", parts.hostname or "",
+                                     str(port)], check=False, timeout=6)
+            return ReachResult(node, url, r.rc == 0,
+                               "" if r.rc == 0 else f"no TCP connection to {parts.hostname}:{port} "
+                               f"({(r.stderr.strip().splitlines() or ['timed out'])[-1][:120]})")
+        except Exception as exc:
+            return ReachResult(node, url, False, str(exc)[:200])
+
+    with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
+        return list(pool.map(one, jobs))
+
+
+def probe(spec: ClusterSpec, executors: dict, facts_by_node: dict, secrets: Secrets | None = None, *,
+          probe_sources: bool = True) -> Probes:
+    """All probes, in parallel; bounded by the slowest (a few seconds)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        paths = pool.submit(connectivity, spec, executors, facts_by_node)
+        addrs = pool.submit(address_use, spec, executors)
+        bmc = pool.submit(ipmi, spec, executors, secrets)
+        src = pool.submit(sources, spec, executors, facts_by_node) if probe_sources else None
+        return Probes(paths=paths.result(), addresses=addrs.result(), ipmi=bmc.result(),
+                      sources=src.result() if src else [], sources_probed=probe_sources)
+
