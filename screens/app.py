@@ -1,0 +1,188 @@
+"""The wizard application: one ClusterSpec, the steps that edit it, save and quit.
+
+Each step is built once and kept (installed), so going back and forth keeps
+exactly what was typed; every step also writes its values into the one
+ClusterSpec when it is left, so saving at any step saves everything.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from screens.dialogs import QuitDialog
+from wizard.i18n import _
+from wizard.spec import ClusterSpec, Secrets
+
+# Step order; names are stable ids (tests and start_at use them).
+STEPS: tuple[tuple[str, str], ...] = (
+    ("welcome", "screens.welcome:WelcomeScreen"),
+    ("nodes", "screens.nodes:NodesScreen"),
+    ("disks", "screens.disks:DisksScreen"),
+    ("interconnect", "screens.interconnect:InterconnectScreen"),
+    ("services", "screens.services:ServicesScreen"),
+    ("zabbix", "screens.zabbix:ZabbixScreen"),
+    ("fencing", "screens.fencing:FencingScreen"),
+    ("review", "screens.review:ReviewScreen"),
+    ("preflight", "screens.preflight:PreflightScreen"),
+    ("install", "screens.install:InstallScreen"),
+    ("failover", "screens.failover:FailoverScreen"),
+    ("done", "screens.done:DoneScreen"),
+)
+STEP_NAMES = [name for name, _target in STEPS]
+
+
+def step_titles() -> dict[str, str]:
+    return {
+        "welcome": _("Welcome"), "nodes": _("Nodes"), "disks": _("Disks"),
+        "interconnect": _("Interconnect"), "services": _("Service addresses"),
+        "zabbix": _("Zabbix"), "fencing": _("Fencing"), "review": _("Review"),
+        "preflight": _("Preflight"), "install": _("Install"),
+        "failover": _("Failover test"), "done": _("Done"),
+    }
+
+
+def _screen_class(target: str):
+    import importlib
+
+    module, _sep, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+class WizardApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "zabbix-ha"
+    # The step list beside the form only where there is room for it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+s", "save", _("Save"), priority=True),
+        Binding("ctrl+q", "request_quit", _("Quit"), priority=True),
+    ]
+
+    def __init__(self, spec: ClusterSpec, secrets: Secrets | None = None, *,
+                 answers_out: Path, source: str = "", lab_answers: Path | None = None,
+                 start_at: str = "welcome") -> None:
+        super().__init__()
+        self.spec = spec
+        self.secrets = secrets or Secrets()
+        self.answers_out = Path(answers_out)
+        self.source = source                   # where the answers came from, for the welcome text
+        self.lab_answers = lab_answers
+        self.start_at = start_at
+        self.saved_text: str | None = None     # what is on disk, to know if quitting loses anything
+        self.source_key = "loaded" if source else "new"   # which welcome choice the answers came from
+        self._initial = (copy.deepcopy(spec), copy.deepcopy(self.secrets), source)
+        self.saved_to: list[Path] = []
+
+    # -- steps -------------------------------------------------------------------
+    def on_mount(self) -> None:
+        # Quitting before changing anything loses nothing: no question then.
+        self.saved_text = self.current_text()
+        self.goto(self.start_at)
+
+    def title_line(self, name: str) -> str:
+        index = STEP_NAMES.index(name) + 1
+        return _("zabbix-ha · {title} · step {n} of {total}").format(
+            title=step_titles()[name], n=index, total=len(STEP_NAMES))
+
+    def step_list(self, current: str) -> str:
+        titles = step_titles()
+        here = STEP_NAMES.index(current)
+        lines = []
+        for i, name in enumerate(STEP_NAMES):
+            mark = "▶" if i == here else ("✓" if i < here else " ")
+            lines.append(f"{mark} {titles[name]}")
+        return "\n".join(lines)
+
+    def goto(self, name: str) -> None:
+        if not self.is_screen_installed(name):
+            target = dict(STEPS)[name]
+            self.install_screen(_screen_class(target)(), name)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(name)
+        else:
+            self.push_screen(name)
+
+    def next_step(self, name: str) -> None:
+        index = STEP_NAMES.index(name)
+        if index + 1 < len(STEP_NAMES):
+            self.goto(STEP_NAMES[index + 1])
+
+    def previous_step(self, name: str) -> None:
+        index = STEP_NAMES.index(name)
+        if index > 0:
+            self.goto(STEP_NAMES[index - 1])
+
+    def initial(self):
+        """The answers the wizard was started with (for going back to them)."""
+        return copy.deepcopy(self._initial)
+
+    def start_over(self, spec: ClusterSpec, secrets: Secrets, source: str) -> None:
+        """A new set of answers (welcome step): later steps are rebuilt from it."""
+        self.spec = spec
+        self.secrets = secrets
+        self.source = source
+        self.saved_text = self.current_text()
+        for name in STEP_NAMES[1:]:
+            if self.is_screen_installed(name) and not any(
+                    s.name == name for s in self.screen_stack):
+                self.uninstall_screen(name)
+
+    # -- save and quit -----------------------------------------------------------------
+    def collect(self) -> None:
+        """Take the values of the step on screen into the spec."""
+        to_spec = getattr(self.screen, "to_spec", None)
+        if to_spec is not None:
+            to_spec(self.spec, self.secrets)
+
+    @property
+    def secrets_out(self) -> Path:
+        from wizard.interactive import secrets_path_for
+
+        return secrets_path_for(self.answers_out)
+
+    def current_text(self) -> str:
+        from wizard.answers import dump_answers, dump_secrets
+
+        return dump_answers(self.spec) + dump_secrets(self.secrets)
+
+    def action_save(self) -> None:
+        from wizard.interactive import save_all
+        from wizard.spec import errors, validate
+
+        self.collect()
+        try:
+            self.saved_to = save_all(self.spec, self.secrets, self.answers_out)
+        except OSError as exc:
+            self.notify(_("Could not save to {path}: {error}").format(path=self.answers_out, error=exc.strerror),
+                        severity="error", timeout=8)
+            return
+        self.saved_text = self.current_text()
+        left = len(errors(validate(self.spec)))
+        message = _("Saved answers to {path}").format(path=self.answers_out)
+        if len(self.saved_to) > 1:
+            message += "\n" + _("and secrets (mode 0600) to {path}").format(path=self.saved_to[1])
+        if left:
+            message += "\n" + _("{n} answers still need fixing.").format(n=left)
+        self.notify(message, title=_("Saved"), timeout=6)
+
+    def unsaved(self) -> bool:
+        self.collect()
+        return self.current_text() != self.saved_text
+
+    def action_request_quit(self) -> None:
+        if not self.unsaved():
+            self.exit(0)
+            return
+
+        def decided(choice: str | None) -> None:
+            if choice == "save":
+                self.action_save()
+                self.exit(0)
+            elif choice == "discard":
+                self.exit(0)
+
+        self.push_screen(QuitDialog(self.answers_out), decided)

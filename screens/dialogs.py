@@ -1,0 +1,49 @@
+"""Small questions asked over the wizard (modal screens with a typed answer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from screens.base import Prose
+from wizard.i18n import _
+
+QuitChoice = Literal["save", "discard"] | None
+
+
+class QuitDialog(ModalScreen[QuitChoice]):
+    """Quitting with unsaved answers: save them, drop them, or stay."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "stay", _("Keep editing"))]
+
+    def __init__(self, answers_out: Path) -> None:
+        super().__init__()
+        self.answers_out = answers_out
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Prose(_("Quit the wizard?"), id="question")
+            yield Prose(_("Your answers are not saved. Save them to {path} first, "
+                           "or quit and lose them.").format(path=self.answers_out), id="explain")
+            with Horizontal(id="buttons"):
+                yield Button(_("Keep editing"), id="stay", compact=True)
+                yield Button(_("Save and quit"), id="save", compact=True, variant="primary")
+                yield Button(_("Quit without saving"), id="discard", compact=True, variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    def action_stay(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss({"save": "save", "discard": "discard"}.get(event.button.id or ""))

@@ -1,0 +1,177 @@
+"""Step 8: the answers as a summary, and every file the install will write."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from screens.base import Prose, StepScreen
+from wizard.i18n import _
+from wizard.spec import ClusterSpec, Secrets, errors, validate, validate_secrets
+
+# Pygments lexers per rendered file kind. DRBD and Corosync have no lexer of
+# their own; nginx's brace-and-semicolon grammar highlights them sensibly.
+LEXERS = {
+    "drbd-global": "nginx", "drbd-resource": "nginx", "corosync": "nginx", "cib": "xml",
+    "mariadb": "ini", "apache": "apacheconf", "zabbix-server": "ini", "zabbix-server-secrets": "ini",
+    "zabbix-frontend": "php", "hosts": "text", "ipmi-password": "text",
+}
+MASK = "********"
+
+
+def summary(spec: ClusterSpec) -> str:
+    """The answers in a few lines a person can check at a glance."""
+    from wizard.platforms import PLATFORMS
+
+    platform = PLATFORMS[spec.platform].name if spec.platform in PLATFORMS else spec.platform
+    z = spec.zabbix
+    source = {"os": _("from the OS"), "official": _("from repo.zabbix.com"),
+              "mirror": _("from {url}").format(url=z.mirror_url)}.get(z.package_source, z.package_source)
+    s = spec.storage
+    lines = [
+        _("Cluster     {name} on {platform}").format(name=spec.name, platform=platform),
+        _("Nodes       {nodes}").format(nodes=", ".join(
+            f"{n.hostname} {n.address}" + (_(" (preferred)") if i == 0 else "") for i, n in enumerate(spec.nodes))),
+    ]
+    for i, link in enumerate(spec.links):
+        drbd = _(" ← DRBD") if i == s.replication_link else ""
+        lines.append(_("Link {n}      {a} ↔ {b} /{prefix}{drbd}").format(
+            n=i, a=link.addresses[0] if link.addresses else "?",
+            b=link.addresses[1] if len(link.addresses) > 1 else "?", prefix=link.prefix, drbd=drbd))
+    for i, d in enumerate(s.nodes):
+        meta = {"internal": _("internal meta-data"), "flexible": _("meta-data on {m}").format(m=d.meta_disk),
+                "indexed": _("meta-data on {m}[{i}]").format(m=d.meta_disk, i=d.meta_index)}.get(s.meta_disk_mode, "")
+        name = spec.nodes[i].hostname if i < len(spec.nodes) else "?"
+        lines.append(_("DRBD        {node}: {disk}, {meta}").format(node=name, disk=d.disk, meta=meta))
+    lines.append(_("Filesystem  {fs} on /dev/drbd{minor}, mounted at {mp}").format(
+        fs=s.filesystem, minor=s.minor, mp=s.mount_point))
+    sv = spec.services
+    lines.append(_("VIP         {vip}/{prefix} on {nics}; source address {src}").format(
+        vip=sv.vip, prefix=sv.vip_prefix, nics="/".join(sv.vip_nics), src=sv.effective_source))
+    lines.append(_("Zabbix      {v} LTS {source}, {tier}, {engine} database {db}").format(
+        v=z.version, source=source, tier=z.sizing, engine=z.db_engine, db=z.db_name))
+    f = spec.fencing
+    fencing = {"ipmi": _("IPMI: {bmcs}").format(bmcs=", ".join(d.address for d in f.ipmi)),
+               "sbd": _("SBD on {dev}").format(dev=f.sbd_device),
+               "none": _("none (acknowledged)")}.get(f.method, f.method)
+    lines.append(_("Fencing     {fencing}").format(fencing=fencing))
+    return "\n".join(lines)
+
+
+class ReviewScreen(StepScreen):
+    NAME = "review"
+    CSS_PATH = "review.tcss"
+    AUTO_FOCUS = "#tabs Tabs"
+
+    def compose(self) -> ComposeResult:
+        # The review needs the whole height for the file viewer: no intro scroll area.
+        yield Prose(self.app.title_line(self.NAME), id="title")
+        with TabbedContent(id="tabs"):
+            with TabPane(_("Summary"), id="summary"):
+                with VerticalScroll(id="summary-scroll"):
+                    yield Prose("", id="summary-text")
+                    yield Prose("", id="problems")
+                    yield Prose(_("Rerun: a diff against the installed files is not available yet."),
+                                 classes="explain", id="rerun-note")
+            for i in range(2):
+                with TabPane(f"node {i + 1}", id=f"node-{i}"):
+                    with Horizontal(classes="files"):
+                        yield OptionList(id=f"files-{i}", classes="file-list", compact=True)
+                        with VerticalScroll(id=f"viewer-{i}", classes="viewer"):
+                            yield Prose("", id=f"file-head-{i}", classes="file-head")
+                            yield Prose("", id=f"file-{i}", classes="file-text")
+        from textual.widgets import Button, Footer
+
+        with Horizontal(id="nav"):
+            yield Button(_("◀ Back"), id="back", compact=True)
+            yield Prose("", id="status")
+            yield Button(self.next_label(), id="next", compact=True, variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._tree: dict = {}
+        self.refresh_review()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_review()
+
+    def all_problems(self):
+        spec, secrets = self.app.spec, self.app.secrets
+        return validate(spec) + validate_secrets(spec, secrets)
+
+    def problems(self):
+        return self.all_problems()
+
+    def refresh_review(self) -> None:
+        spec, secrets = self.app.spec, self.app.secrets
+        problems = self.all_problems()
+        self.query_one("#summary-text", Static).update(
+            summary(spec) + "\n\n" + _("Answers are saved to {path} (Ctrl+S)").format(path=self.app.answers_out))
+        self.show_problems(problems)
+        try:
+            from wizard.render import render
+        except ImportError:
+            self._tree = {}
+            self._show_unavailable(_("Rendering is not available yet (wizard.render): the files cannot be shown."))
+            return
+        if errors(validate(spec)):
+            self._tree = {}
+            self._show_unavailable(_("The files are shown once the answers have no errors: see Summary."))
+            return
+        # Secret files are shown (masked) only when the secrets are complete.
+        with_secrets = not errors(validate_secrets(spec, secrets))
+        self._tree = render(spec, secrets if with_secrets else None)
+        self._masks = secrets.values() if with_secrets else []
+        for i, (node, files) in enumerate(list(self._tree.items())[:2]):
+            self.query_one(TabbedContent).get_tab(f"node-{i}").label = node
+            options = self.query_one(f"#files-{i}", OptionList)
+            options.clear_options()
+            options.add_options([Option(path.rsplit("/", 1)[-1], id=path) for path in files])
+            options.highlighted = 0
+            self._show_file(i, next(iter(files)))
+        if not with_secrets:
+            self.query_one("#rerun-note", Static).update(
+                _("Files holding passwords are left out until the passwords are set.") + "\n" +
+                _("Rerun: a diff against the installed files is not available yet."))
+
+    def _show_unavailable(self, text: str) -> None:
+        for i in range(2):
+            self.query_one(f"#files-{i}", OptionList).clear_options()
+            self.query_one(f"#file-head-{i}", Static).update("")
+            self.query_one(f"#file-{i}", Static).update(text)
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        index = int((event.option_list.id or "files-0").split("-")[1])
+        if event.option.id:
+            self._show_file(index, event.option.id)
+
+    def _show_file(self, index: int, path: str) -> None:
+        node = list(self._tree)[index]
+        rendered = self._tree[node][path]
+        text = rendered.text
+        if rendered.secret:
+            for value in self._masks:
+                text = text.replace(value, MASK)
+        head = Text(f"{rendered.path}  {rendered.mode:04o} {rendered.owner}:{rendered.group}", style="bold")
+        if rendered.secret:
+            head.append("  " + _("(holds secrets: shown masked)"), style="italic")
+        self.query_one(f"#file-head-{index}", Static).update(head)
+        self.query_one(f"#file-{index}", Static).update(
+            Syntax(text, LEXERS.get(rendered.kind, "text"), theme="ansi_dark", line_numbers=True,
+                   word_wrap=True, background_color="default"))
+
+    def action_next(self) -> None:
+        problems = self.all_problems()
+        self.show_problems(problems)
+        if errors(problems):
+            self.query_one(TabbedContent).active = "summary"
+            self.app.bell()
+            self.notify(_("Go back and fix the answers listed in Summary first."), severity="warning")
+            return
+        self.app.next_step(self.NAME)

@@ -1,0 +1,144 @@
+"""Step 1: where the answers start from, and where they are saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.widgets import RadioButton, RadioSet, Static
+
+from screens.base import Prose, FieldRow, StepScreen, text_input
+from wizard.i18n import _
+
+
+class WelcomeScreen(StepScreen):
+    NAME = "welcome"
+    CSS_PATH = "welcome.tcss"
+
+    def intro(self) -> str:
+        return _("This wizard asks about your two servers, shows every file it will write, "
+                 "and saves your answers so the same cluster can be built again. "
+                 "Nothing is changed on any server before the install step.\n"
+                 "Keys: Tab / Shift+Tab move, Enter confirms, Ctrl+N next, Ctrl+B back, "
+                 "Ctrl+S save, Ctrl+Q quit.")
+
+    def compose_form(self) -> ComposeResult:
+        app = self.app
+        yield Prose(_("Start from"), classes="section")
+        with RadioSet(id="start", compact=True):
+            if app.source:
+                yield RadioButton(_("The answers loaded from {path}").format(path=app.source),
+                                  id="start-loaded", value=True)
+            lab_label = _("The local two-node lab (try the whole flow on this machine)")
+            if app.lab_answers is None:
+                lab_label = _("The local two-node lab — not available yet")
+            yield RadioButton(lab_label, id="start-lab", disabled=app.lab_answers is None,
+                              value=not app.source and app.lab_answers is not None)
+            yield RadioButton(_("A new cluster (the documented example's values)"), id="start-new",
+                              value=not app.source and app.lab_answers is None)
+            yield RadioButton(_("An answers file…"), id="start-file")
+            yield RadioButton(_("Rerun on an existing cluster — not available yet"),
+                              id="start-rerun", disabled=True)
+        yield FieldRow("welcome.load", _("Answers file to load"),
+                       text_input(placeholder=_("path/to/answers.yaml"), id="load-path"))
+        yield FieldRow("welcome.load_secrets", _("Its secrets file"),
+                       text_input(placeholder=_("optional: path/to/answers.secrets.yaml"), id="load-secrets"))
+        yield Prose(_("Save to"), classes="section")
+        yield FieldRow("welcome.save", _("Answers file"), text_input(str(app.answers_out), id="save-path"),
+                       hint=_("secrets go beside it, mode 0600"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._sync_file_fields()
+        self.query_one("#start", RadioSet).focus()
+
+    def on_radio_set_changed(self) -> None:
+        self._sync_file_fields()
+
+    def _choice(self) -> str:
+        pressed = self.query_one("#start", RadioSet).pressed_button
+        return (pressed.id or "start-new").removeprefix("start-") if pressed else "new"
+
+    def _sync_file_fields(self) -> None:
+        loading = self._choice() == "file"
+        for row in self.query(FieldRow):
+            if row.path.startswith("welcome.load"):
+                row.display = loading
+
+    # The welcome step owns no spec fields: its checks are about files.
+    def problems(self):
+        return []
+
+    def action_next(self) -> None:
+        from wizard.answers import load_answers
+        from wizard.interactive import default_spec
+        from wizard.spec import Problem, Secrets
+
+        app = self.app
+        save_path = self.query_one("#save-path").value.strip()
+        problems: list[Problem] = []
+        if not save_path:
+            problems.append(Problem("welcome.save", "missing-path", _("no file to save the answers to"),
+                                    _("give a path, e.g. ./zabbix-ha.yaml")))
+        choice = self._choice()
+        key, loaded = choice, None
+        try:
+            if choice == "file":
+                path = self.query_one("#load-path").value.strip()
+                secrets_path = self.query_one("#load-secrets").value.strip()
+                key = f"file:{path}:{secrets_path}"
+                if key != app.source_key:
+                    loaded = _load_file(path, secrets_path)
+            elif key != app.source_key:
+                # Switching the starting point replaces the answers: the later
+                # steps are rebuilt from the new ones.
+                if choice == "lab":
+                    loaded = _load_lab(app.lab_answers)
+                elif choice == "loaded":
+                    loaded = app.initial()
+                else:
+                    loaded = (default_spec(), Secrets(), "")
+        except _PathProblem as exc:
+            problems.append(exc.problem)
+        self.show_problems(problems)
+        if problems:
+            self.app.bell()
+            return
+        app.answers_out = Path(save_path).expanduser()
+        if loaded is not None:
+            app.start_over(*loaded)
+        app.source_key = key
+        app.next_step(self.NAME)
+
+
+def _load_lab(answers: Path):
+    from wizard.interactive import lab_secrets
+
+    secrets = lab_secrets()
+    return _load_file(str(answers), str(secrets) if secrets else "")
+
+
+def _load_file(path: str, secrets_path: str):
+    from wizard.answers import load_answers, load_secrets
+    from wizard.errors import UserError
+    from wizard.spec import Secrets
+
+    if not path:
+        raise _PathProblem("welcome.load", _("no answers file given"), _("type the path of an answers file"))
+    try:
+        spec = load_answers(Path(path).expanduser())
+    except UserError as exc:
+        raise _PathProblem("welcome.load", exc.message, exc.fix) from None
+    try:
+        secrets = load_secrets(Path(secrets_path).expanduser()) if secrets_path else Secrets()
+    except UserError as exc:
+        raise _PathProblem("welcome.load_secrets", exc.message, exc.fix) from None
+    return spec, secrets, path
+
+
+class _PathProblem(Exception):
+    def __init__(self, field: str, message: str, fix: str) -> None:
+        from wizard.spec import Problem
+
+        super().__init__(message)
+        self.problem = Problem(field, "file", message, fix)

@@ -1,0 +1,70 @@
+"""Shared helpers for driving the wizard by keys, as a person would."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from wizard.interactive import build_app, default_spec
+from wizard.spec import Secrets
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def example_spec():
+    return copy.deepcopy(default_spec())
+
+
+@pytest.fixture
+def make_app(tmp_path, example_spec):
+    """An app starting from the example answers, saving into tmp_path, no lab."""
+
+    def make(start_at: str = "welcome", spec=None, secrets=None, lab=None, answers_out: Path | None = None):
+        return build_app(spec=spec or example_spec, secrets=secrets or Secrets(), lab=lab,
+                         answers_out=answers_out or tmp_path / "zabbix-ha.yaml", start_at=start_at)
+
+    return make
+
+
+async def focus(pilot, widget_id: str, limit: int = 80) -> None:
+    """Press Tab until the widget with this id has focus (keyboard only)."""
+    for _ in range(limit):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"Tab never reached #{widget_id}; focus is on {pilot.app.focused!r}")
+
+
+async def fill(pilot, widget_id: str, text: str) -> None:
+    """Tab to an input and type over its value (focus selects all of it)."""
+    await focus(pilot, widget_id)
+    await pilot.press("ctrl+a", "ctrl+k")       # start of line, delete to the end
+    if text:
+        await pilot.press(*[_key(c) for c in text])
+    await pilot.pause()
+
+
+def _key(char: str) -> str:
+    names = {" ": "space", ".": "full_stop", "/": "slash", "-": "minus", "_": "underscore", ":": "colon",
+             "'": "apostrophe", "[": "left_square_bracket", "]": "right_square_bracket"}
+    return names.get(char, char)
+
+
+async def choose(pilot, radioset_id: str, button_id: str) -> None:
+    """Select a radio button with the arrow keys and Enter.
+
+    On focus the set highlights its pressed button; arrows move over the
+    enabled buttons and wrap around.
+    """
+    await focus(pilot, radioset_id)
+    radioset = pilot.app.screen.query_one(f"#{radioset_id}")
+    enabled = [b for b in radioset.query("RadioButton") if not b.disabled]
+    ids = [b.id for b in enabled]
+    start = next((i for i, b in enumerate(enabled) if b.value), 0)
+    steps = (ids.index(button_id) - start) % len(ids)
+    await pilot.press(*["down"] * steps, "enter")
+    await pilot.pause()
