@@ -29,6 +29,8 @@ SAMPLES = {
     "/etc/zabbix/zabbix_server.conf": ("zabbix_server.conf", "zabbix-server"),
     "/etc/zabbix/web/zabbix.conf.php": ("zabbix.conf.php", "zabbix-frontend"),
     "/etc/zabbix-ha/hosts": ("hosts", "hosts"),
+    "/etc/zabbix/zabbix_server.secrets.conf": ("zabbix_server.secrets.conf", "zabbix-server-secrets"),
+    "/etc/zabbix-ha/fence_zbx-node1.password": ("ipmi-password", "ipmi-password"),
 }
 
 
@@ -77,7 +79,7 @@ def assert_rejected(verdicts: list[Verdict], tool: str, fragment: str) -> Verdic
 def ctx() -> ValidationContext:
     return ValidationContext(
         nodes=(NODE1, NODE2),
-        preferred_node=NODE1,
-        interconnect={NODE1: ["172.16.1.1", "172.16.2.1"], NODE2: ["172.16.1.2", "172.16.2.2"]},
+        preferred=NODE1,
+        link_addresses=(("172.16.1.1", "172.16.2.1"), ("172.16.1.2", "172.16.2.2")),
         drbd_resource="r0",
     )

@@ -46,7 +46,7 @@ def test_scenarios_place_everything_where_expected(ctx):
 
 def test_preferring_the_second_node(ctx):
     cib = mutate(CIB, 'node="zbx-node1" score="100"', 'node="zbx-node2" score="100"')
-    sim = simulate(cib, dataclasses.replace(ctx, preferred_node=NODE2))
+    sim = simulate(cib, dataclasses.replace(ctx, preferred=NODE2))
     assert sim.ok, sim
     assert everything_on(sim.scenarios["both-online"].placement, NODE2)
     assert everything_on(sim.scenarios["preferred-failed"].placement, NODE1)
@@ -55,7 +55,7 @@ def test_preferring_the_second_node(ctx):
 def test_location_score_too_weak_to_matter(ctx):
     # Score 0 for zbx-node2 decides nothing; the tie goes to zbx-node1.
     cib = mutate(CIB, 'node="zbx-node1" score="100"', 'node="zbx-node2" score="0"')
-    want_node2 = dataclasses.replace(ctx, preferred_node=NODE2)
+    want_node2 = dataclasses.replace(ctx, preferred=NODE2)
     assert_all_ok([v for v in check_cib(cib, want_node2, NODE1) if v.tool != "crm_simulate"])
     sim = simulate(cib, want_node2)
     assert everything_on(sim.scenarios["both-online"].placement, NODE1)

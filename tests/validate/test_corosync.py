@@ -50,7 +50,7 @@ def test_link_count_mismatch(ctx):
 
 def test_node_not_in_nodelist_is_refused_by_corosync(ctx):
     # Checking as a node that the file does not list: corosync cannot find itself.
-    other = dataclasses.replace(ctx, nodes=(NODE1, "zbx-node3"), interconnect={})
+    other = dataclasses.replace(ctx, nodes=(NODE1, "zbx-node3"), link_addresses=())
     assert_rejected(check_corosync(CONF, other, "zbx-node3"), "corosync -t", "No valid name found for local host")
 
 

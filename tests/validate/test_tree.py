@@ -33,7 +33,7 @@ def test_sample_tree_is_valid_and_every_kind_is_covered(ctx):
 
 def test_node_specific_checks_run_as_each_node(ctx):
     # Only zbx-node2's interconnect is wrong: only its DRBD dry run fails.
-    wrong = dataclasses.replace(ctx, interconnect={**ctx.interconnect, NODE2: ["172.16.1.2", "172.16.9.2"]})
+    wrong = dataclasses.replace(ctx, link_addresses=(ctx.link_addresses[0], ("172.16.1.2", "172.16.9.2")))
     verdicts = validate_tree(tree(), wrong)
     up = {v.node: v for v in verdicts if v.tool == "drbdadm -d up"}
     assert up[NODE1].ok is False  # node1 sees its peer at an address node2 does not own

@@ -1,6 +1,6 @@
 import pytest
 
-from wizard.validators import check_zabbix_frontend, check_zabbix_server
+from wizard.validators import check_zabbix_frontend, check_zabbix_secrets, check_zabbix_server
 from wizard.validators.zabbix import server_version
 
 from .conftest import NODE1, assert_all_ok, assert_rejected, by_tool, mutate, sample
@@ -72,3 +72,17 @@ def test_frontend_wrong_db_type(ctx):
 def test_frontend_undefined_constant(ctx):
     bad = mutate(PHP, "IMAGE_FORMAT_PNG;", "IMAGE_FORMAT_PNGG;")
     assert_rejected(check_zabbix_frontend(bad, ctx, NODE1), "python", "PHP could not load it")
+
+
+def test_rendered_secrets_file_is_read_by_the_tool(ctx):
+    verdicts = check_zabbix_server(CONF, ctx, NODE1, secrets="DBPassword=s3cret\n")
+    assert_all_ok(verdicts)
+    bad = check_zabbix_server(CONF, ctx, NODE1, secrets="DBPasword=s3cret\n")
+    v = assert_rejected(bad, server_tool(), 'unknown parameter "DBPasword"')
+    assert not any("s3cret" in m for m in v.messages)
+
+
+def test_secrets_file_shape(ctx):
+    assert_all_ok(check_zabbix_secrets("DBPassword=s3cret\n", ctx, NODE1))
+    assert_rejected(check_zabbix_secrets("DBPassword=\nStartPollers=5\n", ctx, NODE1), "python",
+                    "StartPollers does not belong in the secrets file")

@@ -24,13 +24,15 @@ from .drbd import check_drbd_global, check_drbd_resource
 from .hosts import check_hosts
 from .mariadb import MariadbResult, run_mariadbd, check_mariadb
 from .pacemaker import Placement, Scenario, Simulation, check_cib, simulate
-from .zabbix import check_zabbix_frontend, check_zabbix_server
+from .zabbix import (check_password_file, check_zabbix_frontend, check_zabbix_secrets,
+                     check_zabbix_server)
 
 __all__ = [
     "ValidationContext", "Verdict", "validate_tree", "CHECKERS", "REQUIRED_TOOLS", "missing_tools",
     "check_drbd_global", "check_drbd_resource", "check_corosync", "check_cib", "simulate",
     "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
-    "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_hosts",
+    "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_zabbix_secrets",
+    "check_password_file", "check_hosts",
 ]
 
 
@@ -51,6 +53,8 @@ CHECKERS: dict[str, Checker] = {
     "zabbix-server": check_zabbix_server,
     "zabbix-frontend": check_zabbix_frontend,
     "hosts": check_hosts,
+    "zabbix-server-secrets": check_zabbix_secrets,
+    "ipmi-password": check_password_file,
 }
 # Kinds whose checks pretend to be the node: run once per node.
 NODE_SPECIFIC = frozenset({"drbd-resource", "corosync"})
@@ -78,6 +82,7 @@ def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
     """(key, node, path, kind, callable) per check; equal keys run once."""
     for node, files in tree.items():
         global_common = next((f.text for f in files.values() if f.kind == "drbd-global"), None)
+        secrets = next((f.text for f in files.values() if f.kind == "zabbix-server-secrets"), None)
         for path, obj in files.items():
             kind = obj.kind
             checker = CHECKERS.get(kind)
@@ -87,8 +92,10 @@ def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
             kwargs: dict[str, Any] = {"path": path}
             if kind == "drbd-resource":
                 kwargs["global_common"] = global_common
-            run_as = node if kind in NODE_SPECIFIC else ctx.preferred_node
-            key = (kind, path, obj.text, run_as, kwargs.get("global_common"))
+            if kind == "zabbix-server":
+                kwargs["secrets"] = secrets   # the real include instead of a stand-in
+            run_as = node if kind in NODE_SPECIFIC else ctx.preferred
+            key = (kind, path, obj.text, run_as, kwargs.get("global_common"), kwargs.get("secrets"))
             yield (key, node, path, kind,
                    lambda c=checker, t=obj.text, n=run_as, kw=kwargs: c(t, ctx, n, **kw))
 

@@ -32,25 +32,37 @@ class ValidationContext:
     """What the validators need to know about the cluster; plain data.
 
     nodes: the two node names, as written in `on <name>` / corosync `name:`.
-    preferred_node: where everything should run when both nodes are up.
-    interconnect: per node, one address per corosync link (link 0 first).
+    preferred: where everything should run when both nodes are up.
+    link_addresses: per node (same order as nodes), its address on each
+        corosync link, link 0 first. Empty means "not checked".
     drbd_resource: the DRBD resource name (`resource r0 { ... }`).
     """
 
     nodes: tuple[str, str]
-    preferred_node: str
-    interconnect: dict[str, list[str]]
+    preferred: str
+    link_addresses: tuple[tuple[str, ...], ...] = ()
     drbd_resource: str = "r0"
 
     def __post_init__(self) -> None:
         if len(self.nodes) != 2 or self.nodes[0] == self.nodes[1]:
             raise ValueError(f"ValidationContext needs two distinct nodes, got {self.nodes!r}")
-        if self.preferred_node not in self.nodes:
-            raise ValueError(f"preferred_node {self.preferred_node!r} is not one of {self.nodes!r}")
+        if self.preferred not in self.nodes:
+            raise ValueError(f"preferred {self.preferred!r} is not one of {self.nodes!r}")
+        if self.link_addresses and len(self.link_addresses) != 2:
+            raise ValueError("link_addresses needs one tuple of addresses per node")
 
     @property
     def other_node(self) -> str:
-        return self.nodes[1] if self.preferred_node == self.nodes[0] else self.nodes[0]
+        return self.nodes[1] if self.preferred == self.nodes[0] else self.nodes[0]
+
+    def peer(self, node: str) -> str:
+        return self.nodes[1] if node == self.nodes[0] else self.nodes[0]
+
+    def addresses(self, node: str) -> list[str]:
+        """The node's interconnect addresses, link 0 first ([] when unknown)."""
+        if not self.link_addresses or node not in self.nodes:
+            return []
+        return list(self.link_addresses[self.nodes.index(node)])
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,8 @@ def python_checks(text: str, ctx: ValidationContext | None, filename: str) -> li
         if set(by_name) != set(ctx.nodes):
             problems.append(f"{filename}: nodelist names {sorted(by_name)} differ from the cluster "
                             f"nodes {list(ctx.nodes)}")
-        for node, addrs in ctx.interconnect.items():
+        for node in ctx.nodes:
+            addrs = ctx.addresses(node)
             fields = by_name.get(node, {})
             for link, addr in enumerate(addrs):
                 e = fields.get(f"ring{link}_addr")

@@ -198,8 +198,7 @@ def _dry_up(target: Target, drbdadm: str, conf: str, names: dict[str, str],
                         f"'connect {res_name} ipv4:...' command")
     if ok and connect is not None:
         local, peer = connect.group(3), connect.group(6)
-        mine = ctx.interconnect.get(node, [])
-        theirs = ctx.interconnect.get(ctx.nodes[1] if node == ctx.nodes[0] else ctx.nodes[0], [])
+        mine, theirs = ctx.addresses(node), ctx.addresses(ctx.peer(node))
         if mine and local not in mine:
             ok = False
             messages.append(f"as {node}, DRBD connects from {local}, which is not one of "

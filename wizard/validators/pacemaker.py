@@ -285,7 +285,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
     if shape.drbd_primitive is None:
         return Simulation({}, shape.problems)
     sim, attr, standby = tools["crm_simulate"], tools["crm_attribute"], tools["crm_standby"]
-    pref, other = ctx.preferred_node, ctx.other_node
+    pref, other = ctx.preferred, ctx.other_node
     with tempfile.TemporaryDirectory(prefix="zbxha-cib-") as tmp:
         env = {"CIB_shadow_dir": tmp}
         cib = write(tmp, "cib.xml", text)

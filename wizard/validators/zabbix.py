@@ -79,14 +79,20 @@ def python_checks(text: str, filename: str) -> list[str]:
     return problems
 
 
-def _test_copy(text: str, tmp: str, fast_timeout: bool) -> str:
-    """Same line numbers; Timeout/SocketDir/secrets include rewritten (see module doc)."""
-    stand_in = write(tmp, "secrets.conf", "DBPassword=validation-placeholder\n", 0o600)
+def _test_copy(text: str, tmp: str, fast_timeout: bool, secrets: str | None = None) -> str:
+    """Same line numbers; Timeout/SocketDir/secrets include rewritten (see module doc).
+
+    secrets: the rendered secrets file when we have it (then the tool reads
+    the real one), else a stand-in with a placeholder DBPassword.
+    """
+    stand_in = write(tmp, "secrets.conf",
+                     secrets if secrets is not None else "DBPassword=validation-placeholder\n", 0o600)
     out, has_socketdir = [], False
     for line in text.splitlines():
         key, _, value = line.strip().partition("=")
         key = key.strip()
-        if key == "Include" and value.strip() == SECRETS_INCLUDE and not os.path.exists(SECRETS_INCLUDE):
+        if key == "Include" and value.strip() == SECRETS_INCLUDE and (
+                secrets is not None or not os.path.exists(SECRETS_INCLUDE)):
             line = f"Include={stand_in}"
         elif key == "SocketDir":
             line, has_socketdir = f"SocketDir={tmp}", True
@@ -147,7 +153,9 @@ class _RtcListener:
 
 
 def check_zabbix_server(text: str, ctx: ValidationContext, node: str,
-                        path: str = "/etc/zabbix/zabbix_server.conf") -> list[Verdict]:
+                        path: str = "/etc/zabbix/zabbix_server.conf",
+                        secrets: str | None = None) -> list[Verdict]:
+    """The server config (with the rendered secrets file when given) through zabbix_server."""
     target = Target(node, path, "zabbix-server")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
@@ -156,7 +164,7 @@ def check_zabbix_server(text: str, ctx: ValidationContext, node: str,
         return [target.missing("zabbix_server", PACKAGE)] + verdicts
     has_t = version >= (7, 0)
     with tempfile.TemporaryDirectory(prefix="zbxha-zabbix-") as tmp:
-        conf = write(tmp, "zabbix_server.conf", _test_copy(text, tmp, fast_timeout=not has_t))
+        conf = write(tmp, "zabbix_server.conf", _test_copy(text, tmp, fast_timeout=not has_t, secrets=secrets))
         if has_t:
             res = run([tool, "-T", "-c", conf])
             messages = _messages(res.stderr + res.stdout, conf, path)
@@ -170,8 +178,9 @@ def check_zabbix_server(text: str, ctx: ValidationContext, node: str,
             ok = (rtc.requested or any(_RTC in m for m in messages)) and not any(
                 w in m for m in messages for w in ("unknown parameter", "wrong value", "invalid"))
             name = "zabbix_server -R"
-        messages = [m for m in messages if _RTC not in m and "Validat" not in m
-                    and "Cannot receive response" not in m]
+        stand_in = os.path.join(tmp, "secrets.conf")
+        messages = [m.replace(stand_in, SECRETS_INCLUDE) for m in messages
+                    if _RTC not in m and "Validat" not in m and "Cannot receive response" not in m]
         if not ok and not messages:
             messages = [f"{name} exited with {res.rc}"]
         verdicts.insert(0, target.verdict(name, ok, messages if not ok else [], seconds=res.seconds))
@@ -240,3 +249,45 @@ def check_zabbix_frontend(text: str, ctx: ValidationContext, node: str,
             else:
                 problems += frontend_settings_checks(settings, path)
     return verdicts + [target.verdict("python", not problems, problems)]
+
+
+# ---- secrets ------------------------------------------------------------------
+
+SECRET_KEYS = {"DBPassword", "VaultToken", "VaultDBPath", "VaultURL"}
+
+
+def check_zabbix_secrets(text: str, ctx: ValidationContext, node: str,
+                         path: str = SECRETS_INCLUDE) -> list[Verdict]:
+    """The 0600 include with DBPassword: shape only (zabbix_server reads it
+    with the main file when validate_tree has both). Values never appear in
+    messages."""
+    problems = []
+    keys = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            problems.append(f"{path}:{number}: not a Parameter=value line")
+            continue
+        keys.append(key)
+        if key not in SECRET_KEYS:
+            problems.append(f"{path}:{number}: {key} does not belong in the secrets file")
+        if not value:
+            problems.append(f"{path}:{number}: {key} is empty")
+    if "DBPassword" not in keys:
+        problems.append(f"{path}: DBPassword is not set")
+    return [Target(node, path, "zabbix-server-secrets").verdict("python", not problems, problems)]
+
+
+def check_password_file(text: str, ctx: ValidationContext, node: str, path: str,
+                        kind: str = "ipmi-password") -> list[Verdict]:
+    """A password file read by a fence agent's password_script: one non-empty line."""
+    lines = text.split("\n")
+    problems = []
+    if not text.endswith("\n") or len(lines) != 2:
+        problems.append(f"{path}: must be exactly one line ending in a newline")
+    if not lines[0]:
+        problems.append(f"{path}: the password is empty")
+    return [Target(node, path, kind).verdict("python", not problems, problems)]
