@@ -212,7 +212,10 @@ def _ping(ex, src_addr: str, dst_addr: str, size: int | None = None) -> tuple[bo
         return None, str(exc)
     if r.rc == 127:
         return None, "ping is not installed"
-    return r.rc == 0, (r.stderr.strip() or r.stdout.strip().splitlines()[-1:] or [""])[0][:200] if r.rc else ""
+    if r.rc == 0:
+        return True, ""
+    lines = r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or [f"exit code {r.rc}"]
+    return False, lines[-1][:200]
 
 
 def connectivity(spec: ClusterSpec, executors: dict, facts_by_node: dict | None = None) -> list[PathResult]:
@@ -227,9 +230,10 @@ def connectivity(spec: ClusterSpec, executors: dict, facts_by_node: dict | None 
             tasks.append((i, src, dst, "icmp", None, lambda sa=sa, da=da, src=src: _ping(executors[src], sa, da)))
             mtu = _mtu(facts_by_node, src, sa)
             if mtu:
-                overhead = 48 if ":" in da else 28
+                # Payload = MTU - IP and ICMP headers; an IP packet carries at most 65535 bytes.
+                size = min(mtu - (48 if ":" in da else 28), 65507)
                 tasks.append((i, src, dst, "mtu", mtu,
-                              lambda sa=sa, da=da, src=src, m=mtu, o=overhead: _ping(executors[src], sa, da, m - o)))
+                              lambda sa=sa, da=da, src=src, size=size: _ping(executors[src], sa, da, size)))
             port = COROSYNC_BASE_PORT + i
             tasks.append((i, src, dst, "udp", port, lambda sa=sa, da=da, src=src, dst=dst, port=port:
                           _pair(executors[dst], executors[src], "udp", da, sa, port)))

@@ -1,0 +1,133 @@
+"""Probes run for real through executors, on loopback only.
+
+Both "nodes" are this machine (two LocalExecutors); link addresses are
+127.0.0.1 and 127.0.0.2, so the listener/sender pairs, ping and the TCP
+source probe exchange real packets without leaving lo.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+
+import pytest
+
+from tests.preflight import factory
+from tests.preflight.sshd import free_port
+from wizard.journal import Journal
+from wizard.preflight import check
+from wizard.preflight_probe import (_pair, _ping, address_use, connectivity, ipmi, parse_fence, parse_neigh,
+                                    probe, sources)
+from wizard.remote import LocalExecutor
+from wizard.spec import Link
+
+pytestmark = pytest.mark.skipif(shutil.which("perl") is None or shutil.which("ping") is None,
+                                reason="needs perl and ping")
+N1, N2 = "zbx-node1", "zbx-node2"
+
+
+def loopback_spec():
+    s = factory.spec()
+    s.links = [Link(["127.0.0.1", "127.0.0.2"], 8), Link(["127.0.0.3", "127.0.0.4"], 8)]
+    s.storage.port = free_port()
+    s.services.vip = "127.0.0.9"
+    s.zabbix.package_source = "mirror"
+    return s
+
+
+@pytest.fixture
+def executors():
+    journal = Journal()
+    return {N1: LocalExecutor(N1, journal=journal), N2: LocalExecutor(N2, journal=journal)}
+
+
+def test_matrix_on_loopback_passes_both_directions(executors):
+    spec = loopback_spec()
+    t0 = time.monotonic()
+    paths = connectivity(spec, executors)
+    elapsed = time.monotonic() - t0
+    kinds = sorted((p.link, p.src, p.kind) for p in paths)
+    # 2 links x 2 directions x (icmp + udp), plus tcp on the replication link both ways.
+    assert len(paths) == 10, kinds
+    assert all(p.ok for p in paths), [p for p in paths if not p.ok]
+    assert {(p.src, p.dst) for p in paths} == {(N1, N2), (N2, N1)}
+    assert {p.port for p in paths if p.kind == "udp"} == {5405, 5406}
+    assert elapsed < 10
+
+
+def test_sender_without_its_address_fails_and_listener_times_out(executors):
+    ok, detail = _pair(executors[N2], executors[N1], "udp", "127.0.0.2", "192.0.2.250", free_port())
+    assert ok is False and "FAIL" in detail
+
+
+def test_busy_port_is_untested_not_failed(executors):
+    port = free_port()
+    with socket.socket() as held:
+        held.bind(("127.0.0.2", port))
+        held.listen()
+        ok, detail = _pair(executors[N2], executors[N1], "tcp", "127.0.0.2", "127.0.0.1", port)
+    assert ok is None and "in use" in detail
+
+
+def test_df_ping_respects_size(executors):
+    assert _ping(executors[N1], "127.0.0.1", "127.0.0.2", 1472)[0] is True
+    ok, detail = _ping(executors[N1], "127.0.0.1", "127.0.0.2", 70000)   # larger than any IPv4 packet
+    assert ok is False and detail
+
+
+def test_vip_in_use_seen_by_ping(executors):
+    uses = address_use(loopback_spec(), executors)
+    assert {u.node for u in uses} == {N1, N2}
+    assert all(u.address == "127.0.0.9" and u.answers_ping for u in uses)
+
+
+def test_parse_neigh_arp_without_ping():
+    text = "ping=1\n192.168.10.10 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n"
+    assert parse_neigh("192.168.10.10", N1, text).in_use
+    assert not parse_neigh("192.168.10.10", N1, "ping=1\n192.168.10.10 dev eth0 FAILED\n").in_use
+
+
+def test_ipmi_probe_uses_stdin_and_reports_missing_agent(executors):
+    spec = loopback_spec()
+    secrets = factory.secrets()
+    journal = executors[N1].journal
+    for s in secrets.values():
+        journal.add_secret(s)
+    results = ipmi(spec, executors, secrets)
+    assert {(r.node, r.target) for r in results} == {(N2, N1), (N1, N2)}    # fenced from the peer
+    if shutil.which("fence_ipmilan") is None:
+        assert all(r.ok is None and "not installed" in r.detail for r in results)
+    dump = repr(journal.entries)
+    assert "bmc1-pw" not in dump and "bmc2-pw" not in dump
+
+
+def test_parse_fence():
+    assert parse_fence(N1, 0, "Status: ON\n", "").ok is True
+    r = parse_fence(N1, 1, "", "2024-01-01 ERROR: Unable to connect/login to fencing device\n")
+    assert r.ok is False and "Unable to connect" in r.detail
+
+
+def test_package_source_probe(executors):
+    spec = loopback_spec()
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        spec.zabbix.mirror_url = f"http://127.0.0.1:{port}/debian"
+        up = sources(spec, executors, {})
+    assert [r.ok for r in up] == [True, True]
+    spec.zabbix.mirror_url = f"http://127.0.0.1:{free_port()}/debian"
+    down = sources(spec, executors, {})
+    assert [r.ok for r in down] == [False, False] and "127.0.0.1" in down[0].detail
+    spec.zabbix.mirror_url = "file:///nonexistent-zbx-mirror"
+    assert [r.ok for r in sources(spec, executors, {})] == [False, False]
+
+
+def test_probe_feeds_check(executors):
+    spec = loopback_spec()
+    probes = probe(spec, executors, factory.facts(), factory.secrets(), probe_sources=False)
+    findings = check(spec, factory.facts(), factory.secrets(), probes=probes)
+    codes = {f.code for f in findings}
+    assert not any(c.startswith("path-") for c in codes)
+    assert "address-in-use" in codes          # 127.0.0.1 answers: it is taken
