@@ -1,13 +1,21 @@
 """Run the real tools (and Python checks for what they miss) on rendered files.
 
-    verdicts = validate_tree(tree, context)   # tree: {node: {path: RenderedFile}}
+    verdicts = validate_tree(tree, context)   # tree: {node: {path: obj with .text, .kind}}
 
 Each rendered file has a `kind`; one checker per kind returns one Verdict per
-tool. Checks that do not depend on the node run once per distinct file text
-and are reported for every node that has that text; DRBD's `-d up` and
+tool (`check_<kind>(text, ctx, node, path=..., ...) -> list[Verdict]`).
+Checks that do not depend on the node run once per distinct file text and
+are reported for every node that has that text; DRBD's `-d up` and
 `corosync -t` pretend to be the node, so they run per node. Everything runs
-in a thread pool (the tools are subprocesses). Facts behind every check:
-../shared/notes/validators.md.
+in a thread pool (the tools are subprocesses). A tool that is not installed
+gives ok=False with skipped_reason set: an unchecked file is never valid.
+
+Extra data for tests and screens:
+    simulate(cib_text, ctx) -> Simulation   # crm_simulate scenarios, placement per resource
+    run_mariadbd(cnf_text) -> MariadbResult # MariaDB's effective values after reading the file
+    missing_tools() -> {tool: package}
+
+Facts behind every check: ../shared/notes/validators.md.
 """
 
 from __future__ import annotations
