@@ -65,3 +65,17 @@ def test_unknown_kind_is_not_silently_valid(ctx):
     t = {NODE1: {"/etc/x.conf": File("x", "mystery")}, NODE2: {}}
     (v,) = validate_tree(t, ctx)
     assert not v.ok and v.skipped_reason == "no validator for kind 'mystery'"
+
+
+def test_a_crashing_checker_fails_its_file_only(ctx, monkeypatch):
+    import wizard.validators as validators
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(validators.CHECKERS, "hosts", boom)
+    verdicts = validate_tree(tree(), ctx)
+    bad = [v for v in verdicts if not v.ok]
+    assert {(v.node, v.path, v.tool) for v in bad} == {
+        (NODE1, "/etc/zabbix-ha/hosts", "hosts validator"), (NODE2, "/etc/zabbix-ha/hosts", "hosts validator")}
+    assert bad[0].messages == ["validator crashed: RuntimeError: bug"]

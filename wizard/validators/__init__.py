@@ -140,7 +140,13 @@ def validate_tree(tree: Mapping[str, Mapping[str, Rendered]], context: Validatio
         unique.setdefault(key, fn)
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         futures = {key: pool.submit(fn) for key, fn in unique.items() if fn is not None}
-        results = {key: fut.result() for key, fut in futures.items()}
+        results = {}
+        for key, fut in futures.items():
+            try:
+                results[key] = fut.result()
+            except Exception as exc:  # a bug here must fail the file, not the whole run
+                results[key] = [Verdict("", "", key[0], f"{key[0]} validator", False,
+                                        [f"validator crashed: {type(exc).__name__}: {exc}"])]
     verdicts: list[Verdict] = []
     for key, node, path, kind, fn in sorted(jobs, key=lambda j: (list(tree).index(j[1]), j[2])):
         if fn is None:
