@@ -20,7 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from wizard.i18n import _
-from wizard.spec import ClusterSpec, Problem, Secrets, validate, validate_secrets
+from wizard.interactive import int_or_text, step_problems, under  # noqa: F401  (shared with plain mode)
+from wizard.spec import ClusterSpec, Problem, Secrets
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -32,26 +33,6 @@ class Prose(Static):
     def __init__(self, content="", **kwargs) -> None:
         kwargs.setdefault("markup", False)
         super().__init__(content, **kwargs)
-
-
-def under(path: str, prefix: str) -> bool:
-    """Whether field `path` is `prefix` or inside it (`links` covers `links[1].prefix`)."""
-    return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
-
-
-def step_problems(spec: ClusterSpec, secrets: Secrets, prefixes: tuple[str, ...]) -> list[Problem]:
-    """The core's problems with the fields one step owns."""
-    found = validate(spec) + validate_secrets(spec, secrets)
-    return [p for p in found if any(under(p.field, pre) for pre in prefixes)]
-
-
-def int_or_text(value: str) -> int | str:
-    """An integer field's value; what was typed when it is not a number, so
-    the validator names the field instead of the wizard guessing a value."""
-    try:
-        return int(value.strip())
-    except ValueError:
-        return value.strip()
 
 
 class FieldRow(Vertical):

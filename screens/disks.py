@@ -9,7 +9,8 @@ from textual.widgets import RadioButton, RadioSet, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
-from wizard.spec import ClusterSpec, NodeDisks, Secrets, Storage
+from wizard.interactive import STEP_FIELDS, keep_used_storage
+from wizard.spec import ClusterSpec, NodeDisks, Secrets
 
 MODES = ("indexed", "flexible", "internal")
 
@@ -21,8 +22,7 @@ def discovery_available() -> bool:
 
 class DisksScreen(StepScreen):
     NAME = "disks"
-    PREFIXES = ("storage.nodes", "storage.meta_disk_mode", "storage.filesystem", "storage.mount_point",
-                "storage.resource", "storage.minor", "storage.port", "storage.protocol")
+    PREFIXES = STEP_FIELDS["disks"]
 
     def intro(self) -> str:
         return _("The partition DRBD mirrors between the nodes; the database lives on it. "
@@ -110,23 +110,17 @@ class DisksScreen(StepScreen):
         self._sync_mode()
 
     def to_spec(self, spec: ClusterSpec, secrets: Secrets) -> None:
-        mode = self._mode()
-        nodes = []
-        for i in range(2):
-            # The widgets keep what was typed for the other modes, so switching
-            # back restores it; the spec holds only what this mode uses.
-            meta = self.query_one(f"#meta-disk-{i}").value.strip()
-            index = int_or_text(self.query_one(f"#meta-index-{i}").value)
-            nodes.append(NodeDisks(
-                disk=self.query_one(f"#disk-{i}").value.strip(),
-                meta_disk=None if mode == "internal" else meta,
-                meta_index=index if mode == "indexed" else 0,
-            ))
-        old: Storage = spec.storage
-        old.nodes = nodes
-        old.meta_disk_mode = mode
-        old.filesystem = self.query_one("#filesystem", Select).value
-        old.mount_point = self.query_one("#mount-point").value.strip()
-        old.resource = self.query_one("#resource").value.strip()
-        old.minor = int_or_text(self.query_one("#minor").value)
-        old.port = int_or_text(self.query_one("#port").value)
+        s = spec.storage
+        # The widgets keep what was typed for the other modes, so switching
+        # back restores it; the spec keeps only what the chosen mode uses.
+        s.nodes = [NodeDisks(disk=self.query_one(f"#disk-{i}").value.strip(),
+                             meta_disk=self.query_one(f"#meta-disk-{i}").value.strip(),
+                             meta_index=int_or_text(self.query_one(f"#meta-index-{i}").value))
+                   for i in range(2)]
+        s.meta_disk_mode = self._mode()
+        keep_used_storage(s)
+        s.filesystem = self.query_one("#filesystem", Select).value
+        s.mount_point = self.query_one("#mount-point").value.strip()
+        s.resource = self.query_one("#resource").value.strip()
+        s.minor = int_or_text(self.query_one("#minor").value)
+        s.port = int_or_text(self.query_one("#port").value)

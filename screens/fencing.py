@@ -8,6 +8,7 @@ from textual.widgets import Checkbox, RadioButton, RadioSet, Static
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
+from wizard.interactive import STEP_FIELDS, keep_used_fencing
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, IpmiDevice, Secret, Secrets
 
 METHODS = ("ipmi", "sbd", "none")
@@ -16,7 +17,7 @@ METHODS = ("ipmi", "sbd", "none")
 class FencingScreen(StepScreen):
     NAME = "fencing"
     CSS_PATH = "fencing.tcss"
-    PREFIXES = ("fencing", "secrets.ipmi")
+    PREFIXES = STEP_FIELDS["fencing"]
 
     def intro(self) -> str:
         return _("When the nodes lose sight of each other, one must be sure the other is off "
@@ -88,19 +89,16 @@ class FencingScreen(StepScreen):
     def to_spec(self, spec: ClusterSpec, secrets: Secrets) -> None:
         f = spec.fencing
         f.method = self._method()
+        f.ipmi = [IpmiDevice(self.query_one(f"#bmc-address-{i}").value.strip(),
+                             self.query_one(f"#bmc-user-{i}").value.strip(),
+                             self.query_one(f"#bmc-lanplus-{i}", Checkbox).value) for i in range(2)]
+        secrets.ipmi = {}
+        for i, name in enumerate(spec.hostnames[:2]):
+            password = self.query_one(f"#bmc-password-{i}").value
+            if password:
+                secrets.ipmi[name] = Secret(password)
+        f.sbd_device = self.query_one("#sbd-device").value.strip()
+        f.acknowledgement = self.query_one("#ack").value.strip()
         # Only the chosen method's settings are saved; the other fields keep
         # what was typed in case the person switches back.
-        f.ipmi, f.sbd_device, f.acknowledgement = [], "", ""
-        secrets.ipmi = {}
-        if f.method == "ipmi":
-            f.ipmi = [IpmiDevice(self.query_one(f"#bmc-address-{i}").value.strip(),
-                                 self.query_one(f"#bmc-user-{i}").value.strip(),
-                                 self.query_one(f"#bmc-lanplus-{i}", Checkbox).value) for i in range(2)]
-            for i, name in enumerate(spec.hostnames[:2]):
-                password = self.query_one(f"#bmc-password-{i}").value
-                if password:
-                    secrets.ipmi[name] = Secret(password)
-        elif f.method == "sbd":
-            f.sbd_device = self.query_one("#sbd-device").value.strip()
-        else:
-            f.acknowledgement = self.query_one("#ack").value.strip()
+        keep_used_fencing(spec, secrets)

@@ -9,6 +9,7 @@ from textual.widgets import Button, Label, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
+from wizard.interactive import STEP_FIELDS
 from wizard.spec import MAX_LINKS, ClusterSpec, Link, Secrets
 
 
@@ -41,7 +42,7 @@ class LinkBox(Vertical):
 class InterconnectScreen(StepScreen):
     NAME = "interconnect"
     CSS_PATH = "interconnect.tcss"
-    PREFIXES = ("links", "storage.replication_link")
+    PREFIXES = STEP_FIELDS["interconnect"]
 
     def intro(self) -> str:
         return _("Corosync heartbeat links between the nodes, 1 to 8. Two are recommended, "

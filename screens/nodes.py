@@ -7,13 +7,14 @@ from textual.widgets import Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
+from wizard.interactive import STEP_FIELDS
 from wizard.platforms import PLATFORMS
 from wizard.spec import ClusterSpec, Node, Secret, Secrets
 
 
 class NodesScreen(StepScreen):
     NAME = "nodes"
-    PREFIXES = ("name", "platform", "nodes", "secrets.hacluster_password")
+    PREFIXES = STEP_FIELDS["nodes"]
 
     def intro(self) -> str:
         return _("The two servers. The first node is the preferred one: the services run "

@@ -12,7 +12,8 @@ from textual.widgets.option_list import Option
 
 from screens.base import Prose, StepScreen
 from wizard.i18n import _
-from wizard.spec import ClusterSpec, Secrets, errors, validate, validate_secrets
+from wizard.interactive import summary
+from wizard.spec import errors, validate, validate_secrets
 
 # Pygments lexers per rendered file kind. DRBD and Corosync have no lexer of
 # their own; nginx's brace-and-semicolon grammar highlights them sensibly.
@@ -22,45 +23,6 @@ LEXERS = {
     "zabbix-frontend": "php", "hosts": "text", "ipmi-password": "text",
 }
 MASK = "********"
-
-
-def summary(spec: ClusterSpec) -> str:
-    """The answers in a few lines a person can check at a glance."""
-    from wizard.platforms import PLATFORMS
-
-    platform = PLATFORMS[spec.platform].name if spec.platform in PLATFORMS else spec.platform
-    z = spec.zabbix
-    source = {"os": _("from the OS"), "official": _("from repo.zabbix.com"),
-              "mirror": _("from {url}").format(url=z.mirror_url)}.get(z.package_source, z.package_source)
-    s = spec.storage
-    lines = [
-        _("Cluster     {name} on {platform}").format(name=spec.name, platform=platform),
-        _("Nodes       {nodes}").format(nodes=", ".join(
-            f"{n.hostname} {n.address}" + (_(" (preferred)") if i == 0 else "") for i, n in enumerate(spec.nodes))),
-    ]
-    for i, link in enumerate(spec.links):
-        drbd = _(" ← DRBD") if i == s.replication_link else ""
-        lines.append(_("Link {n}      {a} ↔ {b} /{prefix}{drbd}").format(
-            n=i, a=link.addresses[0] if link.addresses else "?",
-            b=link.addresses[1] if len(link.addresses) > 1 else "?", prefix=link.prefix, drbd=drbd))
-    for i, d in enumerate(s.nodes):
-        meta = {"internal": _("internal meta-data"), "flexible": _("meta-data on {m}").format(m=d.meta_disk),
-                "indexed": _("meta-data on {m}[{i}]").format(m=d.meta_disk, i=d.meta_index)}.get(s.meta_disk_mode, "")
-        name = spec.nodes[i].hostname if i < len(spec.nodes) else "?"
-        lines.append(_("DRBD        {node}: {disk}, {meta}").format(node=name, disk=d.disk, meta=meta))
-    lines.append(_("Filesystem  {fs} on /dev/drbd{minor}, mounted at {mp}").format(
-        fs=s.filesystem, minor=s.minor, mp=s.mount_point))
-    sv = spec.services
-    lines.append(_("VIP         {vip}/{prefix} on {nics}; source address {src}").format(
-        vip=sv.vip, prefix=sv.vip_prefix, nics="/".join(sv.vip_nics), src=sv.effective_source))
-    lines.append(_("Zabbix      {v} LTS {source}, {tier}, {engine} database {db}").format(
-        v=z.version, source=source, tier=z.sizing, engine=z.db_engine, db=z.db_name))
-    f = spec.fencing
-    fencing = {"ipmi": _("IPMI: {bmcs}").format(bmcs=", ".join(d.address for d in f.ipmi)),
-               "sbd": _("SBD on {dev}").format(dev=f.sbd_device),
-               "none": _("none (acknowledged)")}.get(f.method, f.method)
-    lines.append(_("Fencing     {fencing}").format(fencing=fencing))
-    return "\n".join(lines)
 
 
 class ReviewScreen(StepScreen):

@@ -7,12 +7,13 @@ from textual.widgets import Label, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
+from wizard.interactive import STEP_FIELDS
 from wizard.spec import ClusterSpec, Secrets
 
 
 class ServicesScreen(StepScreen):
     NAME = "services"
-    PREFIXES = ("services",)
+    PREFIXES = STEP_FIELDS["services"]
 
     def intro(self) -> str:
         return _("Addresses that follow the active node. Agents, browsers and the database "

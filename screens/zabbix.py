@@ -8,6 +8,7 @@ from textual.widgets import RadioButton, RadioSet, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
+from wizard.interactive import STEP_FIELDS, keep_used_zabbix
 from wizard.sizing import TIERS
 from wizard.spec import ClusterSpec, Secret, Secrets
 
@@ -30,7 +31,7 @@ def sizing_table() -> Table:
 class ZabbixScreen(StepScreen):
     NAME = "zabbix"
     CSS_PATH = "zabbix.tcss"
-    PREFIXES = ("zabbix", "secrets.db_password", "secrets.zabbix_admin_password")
+    PREFIXES = STEP_FIELDS["zabbix"]
 
     def intro(self) -> str:
         return _("Zabbix runs as one server managed by Pacemaker (Zabbix's own HA mode stays off: "
@@ -99,9 +100,9 @@ class ZabbixScreen(StepScreen):
         z = spec.zabbix
         z.version = self.query_one("#version", Select).value
         z.package_source = self.query_one("#source", Select).value
-        # The URL is kept in the field but only saved with the mirror source
-        # (the validator rejects a URL that would not be used).
-        z.mirror_url = self.query_one("#mirror-url").value.strip() if z.package_source == "mirror" else ""
+        # The field keeps the URL; the spec only with the mirror source.
+        z.mirror_url = self.query_one("#mirror-url").value.strip()
+        keep_used_zabbix(z)
         z.sizing = self._tier()
         z.db_engine = self.query_one("#db-engine", Select).value
         z.db_name = self.query_one("#db-name").value.strip()

@@ -1,0 +1,155 @@
+"""TUI, plain prompts and unattended mode save the same answers file for the same choices."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from tests.tui.conftest import SIZE
+from tests.tui.test_flow import expected_spec, type_flow_answers
+from wizard import interactive
+from wizard.answers import dump_answers, save_answers, save_secrets
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Secret, Secrets
+
+CLEAR = "\x15"          # ctrl+u: clear the pre-filled default
+DOWN = "\x1b[B"
+KEEP = "\r"             # Enter keeps the value shown
+
+
+def plain_keys(save_to) -> str:
+    """The keys a person types in --plain mode for the flow's choices."""
+    nodes = [CLEAR + "prod-zbx\r", KEEP,                       # name, OS
+             CLEAR + "zbx-a\r", KEEP, KEEP, KEEP,              # node 1
+             CLEAR + "zbx-b\r", KEEP, KEEP, KEEP,              # node 2
+             "hacluster-secret\r"]
+    disks = [KEEP] + [KEEP] * 6 + [KEEP] * 5                   # mode, 2x(disk, meta, slot), fs..port
+    interconnect = [KEEP] + [KEEP] * 6 + [KEEP]                # count, 2x(a, b, prefix), replication
+    services = [CLEAR + "192.168.10.50\r", KEEP, KEEP, KEEP, KEEP]
+    zabbix = [KEEP, KEEP, DOWN + "\r", KEEP, KEEP, KEEP, "db-secret-123\r", KEEP, KEEP, "admin-secret-123\r"]
+    fencing = [DOWN + DOWN + "\r", NO_FENCING_ACKNOWLEDGEMENT + "\r"]
+    return "".join([KEEP] + nodes + disks + interconnect + services + zabbix + fencing + [CLEAR + f"{save_to}\r"])
+
+
+@pytest.fixture(autouse=True)
+def no_lab(monkeypatch):
+    # Whether a lab is up on this machine must not change the questions.
+    monkeypatch.setattr(interactive, "lab_answers", lambda: None)
+
+
+def run_plain_with(keys: str, args) -> int:
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        return interactive.run_plain(args, io={"input": pipe, "output": DummyOutput()})
+
+
+def test_plain_mode_saves_the_flow_answers(tmp_path, example_spec, capsys):
+    out = tmp_path / "plain.yaml"
+    args = argparse.Namespace(answers=None, secrets=None, plain=True, yes=False)
+    assert run_plain_with(plain_keys(out), args) == 0
+    assert out.read_text() == dump_answers(expected_spec(example_spec))
+    assert "answers saved to" in capsys.readouterr().out
+
+
+def test_plain_mode_asks_again_what_is_wrong(tmp_path, example_spec, capsys):
+    out = tmp_path / "plain.yaml"
+    keys = plain_keys(out).replace(CLEAR + "zbx-a\r", CLEAR + "zbx_a!\r", 1)
+    # After the node questions the validator names nodes[0].hostname: only it is asked again.
+    keys = keys.replace("hacluster-secret\r", "hacluster-secret\r" + CLEAR + "zbx-a\r", 1)
+    args = argparse.Namespace(answers=None, secrets=None, plain=True, yes=False)
+    assert run_plain_with(keys, args) == 0
+    printed = capsys.readouterr().out
+    assert "nodes[0].hostname" in printed and "not a valid short host name" in printed
+    assert out.read_text() == dump_answers(expected_spec(example_spec))
+
+
+def test_unattended_saves_the_same_file(tmp_path, example_spec, capsys):
+    given = tmp_path / "given.yaml"
+    save_answers(expected_spec(example_spec), given)
+    out = tmp_path / "unattended.yaml"
+    args = argparse.Namespace(answers=str(given), secrets=None, plain=False, yes=True)
+    assert interactive.run_unattended(args, answers_out=out) == 0
+    assert out.read_text() == dump_answers(expected_spec(example_spec))
+    assert f"answers saved to {out}" in capsys.readouterr().out
+
+
+def test_all_three_modes_write_identical_answers(tmp_path, make_app, example_spec):
+    # Not an async test: plain mode runs prompt_toolkit's own event loop.
+    tui_out = tmp_path / "tui.yaml"
+    app = make_app(answers_out=tui_out)
+
+    async def drive_tui():
+        async with app.run_test(size=SIZE) as pilot:
+            await type_flow_answers(pilot)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+
+    asyncio.run(drive_tui())
+
+    plain_out = tmp_path / "plain.yaml"
+    run_plain_with(plain_keys(plain_out), argparse.Namespace(answers=None, secrets=None, plain=True, yes=False))
+
+    secrets = Secrets(db_password=Secret("db-secret-123"), hacluster_password=Secret("hacluster-secret"),
+                      zabbix_admin_password=Secret("admin-secret-123"))
+    given, given_secrets = tmp_path / "given.yaml", tmp_path / "given.secrets.yaml"
+    save_answers(expected_spec(example_spec), given)
+    save_secrets(secrets, given_secrets)
+    yes_out = tmp_path / "yes.yaml"
+    interactive.run_unattended(argparse.Namespace(answers=str(given), secrets=str(given_secrets), yes=True),
+                               answers_out=yes_out)
+
+    assert tui_out.read_text() == plain_out.read_text() == yes_out.read_text()
+    secret_files = [tmp_path / f"{n}.secrets.yaml" for n in ("tui", "plain", "yes")]
+    assert len({f.read_text() for f in secret_files}) == 1
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in secret_files)
+
+
+def test_unattended_bad_answers_exit_2_naming_field_and_fix(tmp_path, example_spec, capsys):
+    spec = expected_spec(example_spec)
+    spec.links[1].addresses[1] = "10.0.0.300"
+    given = tmp_path / "bad.yaml"
+    save_answers(spec, given)
+    args = argparse.Namespace(answers=str(given), secrets=None, plain=False, yes=True)
+    assert interactive.run_unattended(args, answers_out=tmp_path / "out.yaml") == 2
+    err = capsys.readouterr().err
+    assert "links[1].addresses[1]" in err and "fix:" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_cli_yes_without_answers_is_a_user_error(tmp_path, monkeypatch, capsys):
+    from wizard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--yes"]) == 2
+    assert "--yes needs an answers file" in capsys.readouterr().err
+
+
+def test_cli_unreadable_answers_exit_2_without_traceback(tmp_path, monkeypatch, capsys):
+    from wizard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("format: 1\nname: x\nnodez: []\n")
+    assert main(["--answers", str(broken), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "nodez" in err and "Traceback" not in err
+
+
+def test_unattended_mode_loads_no_ui_toolkit(tmp_path):
+    import subprocess
+    import sys
+
+    from wizard.answers import save_answers as save
+
+    from wizard.interactive import default_spec
+    given = tmp_path / "a.yaml"
+    save(default_spec(), given)
+    code = ("import sys, wizard.cli as c; rc = c.main(['--answers', sys.argv[1], '--yes']); "
+            "print('textual' in sys.modules, 'questionary' in sys.modules); sys.exit(rc)")
+    run = subprocess.run([sys.executable, "-c", code, str(given)], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("False False")
