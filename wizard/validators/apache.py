@@ -82,7 +82,9 @@ def check_apache(text: str, ctx: ValidationContext, node: str,
         with open(os.path.join(confdir, "ports.conf"), "w", encoding="utf-8") as fh:
             fh.write("".join(f"Listen {value}\n" for value in _listen_lines(text)))
         # Keep apache2ctl's run/lock/log directories out of the system's.
-        for sub in ("run", "lock", "log"):
+        # run/socks pre-made: apache2ctl would chown a new one to www-data,
+        # which fails when we are not root.
+        for sub in ("run/socks", "lock", "log"):
             os.makedirs(os.path.join(tmp, sub))
         with open(os.path.join(confdir, "envvars"), "a", encoding="utf-8") as fh:
             fh.write(f"\nexport APACHE_RUN_DIR={tmp}/run APACHE_LOCK_DIR={tmp}/lock "

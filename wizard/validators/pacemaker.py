@@ -185,6 +185,10 @@ def _crm_configure_verify(target: Target, cib: str, tmp: str) -> Verdict:
     # crmsh colours output regardless of -D plain and relabels harmless
     # pacemaker warnings as ERROR while exiting 0, so rc decides.
     lines = clean_lines(strip_ansi(res.stdout + res.stderr), _VERIFY_NOISE)
+    if res.rc != 0 and any("PermissionError" in line and "crmsh" in line for line in lines):
+        # crmsh always opens /var/log/crmsh/crmsh.log: it cannot run as a user.
+        return target.verdict("crm configure verify", False, [],
+                              "crm needs write access to /var/log/crmsh (run as root)")
     errors = [line for line in lines if line.startswith(("ERROR", "error"))]
     # Fence agents (fence-agents, ~100 MB of Python deps) are not installed
     # where we validate: crmsh cannot read their metadata. Their parameters
