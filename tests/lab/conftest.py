@@ -1,0 +1,115 @@
+"""The two-node lab for tests: brought up once per flavour, reset between
+test modules, brought down at the end of the session.
+
+A module asks for a flavour with a marker (`pytestmark = pytest.mark.lab_vm`
+or `lab_container`) and uses the `lab` fixture. Only one lab exists at a
+time (both flavours use the same names), so switching flavour means down +
+up; keep modules of one flavour together. Nothing is skipped: a missing tool
+or a failed boot is a test error. A lab left up before the session is
+replaced.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from wizard.lab.network import Layout
+from wizard.lab.paths import NODES
+
+FLAVOUR_MARKERS = {"lab_vm": "vm", "lab_container": "container"}
+
+
+@dataclass
+class LabHandle:
+    flavour: str
+    layout: Layout
+    repo_url: str
+
+    def address(self, node: str, net: str = "mgmt") -> str:
+        return self.layout.node_address(net, node)
+
+    def ssh(self, node: str, command: list[str] | str, *, timeout: float = 120,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        from wizard.lab.ssh import ssh_run
+
+        return ssh_run(self.address(node), command, timeout=timeout, check=check)
+
+    def reachable(self, node: str) -> bool:
+        from wizard.lab.ssh import ssh_ready
+
+        return ssh_ready(self.address(node))
+
+    def fault(self, kind: str, node: str, link: str | None = None) -> None:
+        from wizard.lab import fault
+
+        fault.inject(kind, node, link, log=lambda _msg: None)
+
+    def use_mirror(self, node: str) -> None:
+        """Point the node's apt at the lab's local mirror (what the installer does)."""
+        from wizard.lab.repo import apt_source_line
+
+        self.ssh(node, f"printf '%s' '{apt_source_line(self.repo_url).strip()}' > /etc/apt/sources.list"
+                       " && apt-get update -q", timeout=120)
+
+    def apt_install(self, node: str, *packages: str, timeout: float = 600) -> None:
+        self.use_mirror(node)
+        self.ssh(node, ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
+                        "--no-install-recommends", *packages], timeout=timeout)
+
+
+class _LabManager:
+    def __init__(self) -> None:
+        self.current: LabHandle | None = None
+        self.modules_served = 0
+        self.timings: list[tuple[str, float]] = []
+
+    def get(self, flavour: str, module: str) -> LabHandle:
+        from wizard.lab import lab, state
+
+        if self.current is None or self.current.flavour != flavour:
+            started = time.monotonic()
+            lab.down(log=lambda _msg: None)
+            st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"))
+            self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url)
+            self.timings.append((f"lab up ({flavour})", time.monotonic() - started))
+        elif self.modules_served:
+            started = time.monotonic()
+            lab.reset(log=lambda msg: print(f"[lab] {msg}"))
+            self.timings.append((f"lab reset before {module}", time.monotonic() - started))
+        self.modules_served += 1
+        assert state.require().ready
+        return self.current
+
+    def close(self) -> None:
+        from wizard.lab import lab
+
+        if self.current is not None:
+            lab.down(log=lambda _msg: None)
+            self.current = None
+
+
+@pytest.fixture(scope="session")
+def _lab_manager():
+    manager = _LabManager()
+    yield manager
+    manager.close()
+    for what, secs in manager.timings:
+        print(f"[lab timing] {what}: {secs:.1f} s")
+
+
+@pytest.fixture(scope="module")
+def lab(request, _lab_manager) -> LabHandle:
+    flavours = {FLAVOUR_MARKERS[m.name] for m in request.node.iter_markers() if m.name in FLAVOUR_MARKERS}
+    if len(flavours) != 1:
+        raise pytest.UsageError(f"{request.module.__name__}: mark the module with exactly one of "
+                                f"{', '.join(FLAVOUR_MARKERS)}")
+    return _lab_manager.get(flavours.pop(), request.module.__name__)
+
+
+def both_ways():
+    """(from, to) node pairs in both directions."""
+    return [(NODES[0], NODES[1]), (NODES[1], NODES[0])]

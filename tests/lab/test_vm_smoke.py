@@ -1,0 +1,78 @@
+"""Smoke test of the VM lab: two real Debian 12 servers with real DRBD."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from tests.lab.conftest import both_ways
+from wizard.lab.paths import NODES
+
+pytestmark = pytest.mark.lab_vm
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_node_answers_ssh_with_its_own_identity(lab, node):
+    out = lab.ssh(node, ["hostname"]).stdout.strip()
+    assert out == node
+
+
+@pytest.mark.parametrize("net", ["ic1", "ic2"])
+@pytest.mark.parametrize("src,dst", both_ways())
+def test_interconnect_pings_across(lab, net, src, dst):
+    lab.ssh(src, ["ping", "-c", "2", "-W", "3", "-I", "eth1" if net == "ic1" else "eth2",
+                  lab.address(dst, net)], timeout=30)
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_data_and_meta_disks_present(lab, node):
+    disks = {d["name"]: d for d in json.loads(lab.ssh(node, ["lsblk", "-J", "-b", "-d", "-o", "NAME,SIZE,TYPE"])
+                                              .stdout)["blockdevices"]}
+    assert disks["vdb"]["size"] == 512 * 2**20
+    # The indexed meta-disk needs 128 MiB per index.
+    assert disks["vdc"]["size"] >= 132 * 2**20
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_nodes_cannot_reach_outside_the_lab(lab, node):
+    routes = lab.ssh(node, ["ip", "-j", "route", "show", "default"]).stdout.strip()
+    assert json.loads(routes or "[]") == []
+    out = lab.ssh(node, ["ip", "route", "get", "192.0.2.1"], check=False)
+    assert out.returncode != 0 and "unreachable" in out.stderr
+
+
+def test_mirror_is_served_on_the_lab_address_only(lab):
+    port = int(lab.repo_url.split(":")[2].split("/")[0])
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    lab.ssh("node1", ["curl", "-fsS", "-o", "/dev/null", f"{lab.repo_url}/dists/bookworm/Release"], timeout=30)
+
+
+def test_drbd_module_loads_and_a_resource_connects(lab):
+    started = time.monotonic()
+    res = "\n".join([
+        "resource zhasmoke {", "  net { protocol C; }",
+        *[f"  on {n} {{ device /dev/drbd9; disk /dev/vdb; meta-disk /dev/vdc[0]; "
+          f"address {lab.address(n, 'ic2')}:7799; }}" for n in NODES],
+        "}", ""])
+    for node in NODES:
+        lab.apt_install(node, "drbd-utils")      # from the lab's local mirror
+        lab.ssh(node, ["modprobe", "drbd"])
+        assert "version: 8.4" in lab.ssh(node, ["cat", "/proc/drbd"]).stdout
+        lab.ssh(node, f"cat > /etc/drbd.d/zhasmoke.res <<'EOF'\n{res}EOF")
+        lab.ssh(node, ["drbdadm", "create-md", "--force", "zhasmoke"], timeout=60)
+    for node in NODES:
+        lab.ssh(node, ["drbdadm", "up", "zhasmoke"], timeout=60)
+    deadline = time.monotonic() + 60
+    while True:
+        states = [lab.ssh(n, ["drbdadm", "cstate", "zhasmoke"]).stdout.strip() for n in NODES]
+        if states == ["Connected", "Connected"]:
+            break
+        assert time.monotonic() < deadline, f"DRBD did not connect in 60 s: {states}"
+        time.sleep(1)
+    for node in NODES:
+        lab.ssh(node, ["drbdadm", "down", "zhasmoke"], timeout=60)
+    print(f"DRBD install + connect: {time.monotonic() - started:.1f} s")

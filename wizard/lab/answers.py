@@ -1,0 +1,61 @@
+"""The lab's ready answers file: a ClusterSpec for the two lab nodes.
+
+Written by `lab up` next to the state file, with a secrets file (0600)
+beside it, so the wizard and the tests can target the lab with no typing.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+
+from wizard.lab import ipmi
+from wizard.lab.network import Layout
+from wizard.lab.paths import ANSWERS_FILE, NODES, SECRETS_FILE
+from wizard.lab.state import LabState
+
+DATA_DISK = "/dev/vdb"
+META_DISK = "/dev/vdc"
+
+
+def build_spec(st: LabState, layout: Layout):
+    from wizard.spec import (NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, Fencing, IpmiDevice, Link, Node,
+                             NodeDisks, ServiceAddresses, Storage, Zabbix)
+
+    if st.fencing == "ipmi":
+        fencing = Fencing(method="ipmi", ipmi=[IpmiDevice(address=layout.bmc_address(n), user=ipmi.USER, lanplus=True)
+                                              for n in NODES])
+    else:
+        # Containers have no power to cut and no watchdog: the lab says so explicitly.
+        fencing = Fencing(method="none", acknowledgement=NO_FENCING_ACKNOWLEDGEMENT)
+    return ClusterSpec(
+        name="zha-lab",
+        nodes=[Node(hostname=n, address=layout.node_address("mgmt", n)) for n in NODES],
+        links=[Link(addresses=[layout.node_address(net, n) for n in NODES], prefix=layout.subnet(net).prefixlen)
+               for net in ("ic1", "ic2")],
+        storage=Storage(nodes=[NodeDisks(disk=DATA_DISK, meta_disk=META_DISK, meta_index=0) for _ in NODES],
+                        meta_disk_mode="indexed", replication_link=1),
+        services=ServiceAddresses(vip=layout.vip, vip_prefix=layout.subnet("mgmt").prefixlen,
+                                  vip_nics=["eth0", "eth0"], source_address=layout.source_address),
+        zabbix=Zabbix(version="6.0", package_source="mirror", mirror_url=st.repo_url,
+                      server_name="zabbix.lab.invalid", timezone="UTC"),
+        fencing=fencing,
+        platform="debian12",
+    )
+
+
+def build_secrets(st: LabState):
+    from wizard.spec import Secret, Secrets
+
+    return Secrets(
+        db_password=Secret(pysecrets.token_urlsafe(18)),
+        hacluster_password=Secret(pysecrets.token_urlsafe(18)),
+        zabbix_admin_password=Secret(pysecrets.token_urlsafe(18)),
+        ipmi={n: Secret(ipmi.PASSWORD) for n in NODES} if st.fencing == "ipmi" else {},
+    )
+
+
+def write_answers(st: LabState, layout: Layout) -> None:
+    from wizard.answers import save_answers, save_secrets
+
+    save_answers(build_spec(st, layout), ANSWERS_FILE)
+    save_secrets(build_secrets(st), SECRETS_FILE)

@@ -1,0 +1,128 @@
+"""`zabbix-ha lab ...`: a real two-node lab on this machine.
+
+Heavy work is imported inside the command functions: this module is
+imported every time `zabbix-ha` starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+FAULTS = ("link-down", "link-up", "cut", "heal", "power-off", "power-on")
+
+
+def register(subparsers) -> None:
+    lab = subparsers.add_parser("lab", help="a real two-node lab on this machine (VMs or containers)",
+                                description="Create, use and remove two lab nodes on this machine. Needs root.")
+    verbs = lab.add_subparsers(dest="lab_command", metavar="VERB", required=True)
+
+    p = verbs.add_parser("up", help="build (once) and boot two nodes; writes a ready answers file")
+    p.add_argument("--flavour", choices=("vm", "container"), default="vm",
+                   help="vm: qemu VMs with real DRBD (default); container: fast systemd-nspawn nodes, no DRBD")
+    p.add_argument("--no-fencing", action="store_true", help="vm: do not start the simulated BMCs")
+    p.set_defaults(func=cmd_up)
+
+    p = verbs.add_parser("down", help="remove everything the lab created (also after a crash)")
+    p.set_defaults(func=cmd_down)
+
+    p = verbs.add_parser("status", help="show the lab's nodes, addresses and links")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = verbs.add_parser("ssh", help="SSH to a node (host key checked), optionally run a command")
+    p.add_argument("node", choices=("node1", "node2"))
+    p.add_argument("remote", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="command to run on the node")
+    p.set_defaults(func=cmd_ssh)
+
+    p = verbs.add_parser("reset", help="give both nodes fresh disks and boot them again")
+    p.set_defaults(func=cmd_reset)
+
+    p = verbs.add_parser("fault", help="inject a fault",
+                         description="link-down/link-up NODE LINK: one interconnect (ic1|ic2) of a node; "
+                                     "cut/heal NODE: all interconnects of a node; "
+                                     "power-off/power-on NODE: pull the plug / switch on again.")
+    p.add_argument("fault", choices=FAULTS)
+    p.add_argument("node", choices=("node1", "node2"))
+    p.add_argument("link", nargs="?", choices=("ic1", "ic2"))
+    p.set_defaults(func=cmd_fault)
+
+    p = verbs.add_parser("answers", help="print the path of the lab's answers file")
+    p.set_defaults(func=cmd_answers)
+
+
+def cmd_up(args) -> int:
+    from wizard.lab import lab
+
+    lab.up(args.flavour, fencing=not args.no_fencing)
+    return 0
+
+
+def cmd_down(args) -> int:
+    from wizard.lab import lab
+
+    lab.down()
+    return 0
+
+
+def cmd_status(args) -> int:
+    from wizard.lab import lab
+
+    info = lab.status()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0 if info["up"] else 1
+    if not info["up"]:
+        left = info.get("leftovers") or []
+        print("no lab is up" + (f"; leftover links: {', '.join(left)} (run `zabbix-ha lab down`)" if left else ""))
+        return 1
+    print(f"{info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}, "
+          f"package mirror {info['repo_url']}, answers {info['answers']}")
+    for node, n in info["nodes"].items():
+        links = " ".join(f"{net}={addr}{'' if n['links'][net] else ' (DOWN)'}" for net, addr in n["addresses"].items())
+        print(f"  {node}: {'running' if n['running'] else 'POWERED OFF'}  {links}")
+    return 0
+
+
+def cmd_ssh(args) -> int:
+    import os
+
+    from wizard.lab import state
+    from wizard.lab.lab import layout_of, require_host
+    from wizard.lab.ssh import ssh_argv
+
+    require_host()
+    st = state.require()
+    remote = args.remote[1:] if args.remote[:1] == ["--"] else args.remote
+    argv = ssh_argv(layout_of(st).node_address("mgmt", args.node), remote or None,
+                    tty=not remote and sys.stdin.isatty())
+    os.execvp(argv[0], argv)
+
+
+def cmd_reset(args) -> int:
+    from wizard.lab import lab
+
+    lab.reset()
+    return 0
+
+
+def cmd_fault(args) -> int:
+    from wizard.errors import UserError
+    from wizard.lab import fault
+
+    if args.fault in ("link-down", "link-up") and not args.link:
+        raise UserError(f"{args.fault} needs the link: ic1 or ic2", f"e.g. zabbix-ha lab fault {args.fault} {args.node} ic1")
+    fault.inject(args.fault, args.node, args.link)
+    return 0
+
+
+def cmd_answers(args) -> int:
+    from wizard.errors import UserError
+    from wizard.lab.paths import ANSWERS_FILE, SECRETS_FILE
+
+    if not ANSWERS_FILE.exists():
+        raise UserError("the lab has no answers file (no lab is up)", "run `zabbix-ha lab up` first")
+    print(ANSWERS_FILE)
+    print(f"# secrets: {SECRETS_FILE}", file=sys.stderr)
+    return 0

@@ -1,0 +1,206 @@
+"""The node base image: one debootstrapped Debian 12 tree, built once and cached.
+
+The same tree serves both flavours: containers boot it as the lower layer of
+an overlayfs, VMs boot Debian's own kernel from it with a root.img made from
+the tree (qcow2 overlays per node). The cache directory name carries a hash of
+the recipe (package list + the files written into the tree + RECIPE_VERSION,
+which is bumped whenever `customize` changes), so a changed recipe builds anew
+and an unchanged one is reused.
+
+The image holds only what the lab itself needs (SSH, networking tools, the
+kernel). The Zabbix stack is NOT in it: the installer installs that from the
+lab's local apt repository, as on a real air-gapped site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE
+from wizard.lab.proc import LabError, run
+
+RECIPE_VERSION = "1"
+PACKAGES = (
+    "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "ifupdown", "openssh-server",
+    "linux-image-amd64", "initramfs-tools", "e2fsprogs", "procps", "iputils-ping", "less",
+    "util-linux", "ca-certificates", "python3", "curl", "netbase",
+)
+ROOT_IMG_SIZE = "4G"   # sparse; room for the whole Zabbix stack the installer adds
+
+# Applied once per node at first boot: the node's identity comes from a tar
+# passed by the host (VMs: qemu fw_cfg; containers: written into the overlay).
+SEED_SCRIPT = """#!/bin/sh
+# zabbix-ha lab: apply this node's identity (hostname, addresses, SSH host key,
+# lab SSH key) once, from the seed the host passed in.
+set -e
+[ -e /etc/zha-lab/seeded ] && exit 0
+seed=/sys/firmware/qemu_fw_cfg/by_name/opt/zha/seed.tar/raw
+modprobe qemu_fw_cfg 2>/dev/null || true
+[ -r "$seed" ] || exit 0
+tar -x -C / -f "$seed"
+mkdir -p /etc/zha-lab
+touch /etc/zha-lab/seeded
+hostname "$(cat /etc/hostname)"
+"""
+
+SEED_UNIT = """[Unit]
+Description=zabbix-ha lab: apply node identity from the host
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Before=sysinit.target networking.service ssh.service systemd-hostnamed.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/zha-lab-seed
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+SSHD_CONF = """# zabbix-ha lab: key-only root login; the host key is per node (seeded).
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+HostKey /etc/ssh/ssh_host_ed25519_key
+UseDNS no
+"""
+
+# Timers that would wake the (slow, emulated) nodes for nothing.
+DISABLED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
+                  "e2scrub_all.timer", "fstrim.timer", "e2scrub_reap.service")
+# Kernel module trees no lab node uses (saves ~400 MB); virtio, DRBD, softdog,
+# IPMI and netfilter stay.
+PRUNED_MODULE_DIRS = ("drivers/gpu", "drivers/media", "drivers/net/wireless", "drivers/infiniband",
+                      "drivers/staging", "sound", "drivers/net/ethernet", "drivers/iio",
+                      "drivers/bluetooth", "net/bluetooth", "net/wireless", "net/mac80211",
+                      "drivers/isdn", "drivers/scsi/qla2xxx", "drivers/scsi/lpfc")
+
+
+@dataclass(frozen=True)
+class Image:
+    dir: Path
+
+    @property
+    def rootfs(self) -> Path:
+        return self.dir / "rootfs"
+
+    @property
+    def root_img(self) -> Path:
+        return self.dir / "root.img"
+
+    @property
+    def kernel(self) -> Path:
+        return self.dir / "vmlinuz"
+
+    @property
+    def initrd(self) -> Path:
+        return self.dir / "initrd.img"
+
+    @property
+    def dpkg_status(self) -> Path:
+        """The image's installed-package list: the repo holds only what is missing."""
+        return self.dir / "dpkg-status"
+
+    def ready(self) -> bool:
+        return (self.dir / "complete").exists()
+
+
+def recipe_hash() -> str:
+    h = hashlib.sha256()
+    h.update(RECIPE_VERSION.encode())
+    h.update("\n".join(PACKAGES).encode())
+    for part in (SUITE, ROOT_IMG_SIZE, SEED_SCRIPT, SEED_UNIT, SSHD_CONF, *DISABLED_UNITS, *PRUNED_MODULE_DIRS):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def current_image() -> Image:
+    return Image(CACHE_DIR / f"base-{recipe_hash()}")
+
+
+def ensure_image(log) -> tuple[Image, float | None]:
+    """The cached image, built first if missing. Returns (image, build seconds or None)."""
+    image = current_image()
+    if image.ready():
+        return image, None
+    started = time.monotonic()
+    tmp = image.dir.with_name(image.dir.name + ".tmp")
+    if tmp.exists():
+        _unmount_chroot(tmp / "rootfs")
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    building = Image(tmp)
+    log(f"building node image {image.dir.name} with debootstrap (one time, ~2-3 min)")
+    with open(tmp / "build.log", "w") as out:
+        out.write("debootstrap " + " ".join(PACKAGES) + "\n")
+    proc = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
+                SUITE, str(building.rootfs), DEBIAN_MIRROR], timeout=1200, check=False)
+    (tmp / "build.log").open("a").write(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise LabError(f"debootstrap failed (exit {proc.returncode}); log: {tmp / 'build.log'}",
+                       f"check that {DEBIAN_MIRROR} is reachable, then run `zabbix-ha lab up` again")
+    customize(building.rootfs)
+    _export_boot_files(building)
+    shutil.copy2(building.rootfs / "var/lib/dpkg/status", building.dpkg_status)
+    log("making root.img (ext4) from the tree")
+    run(["truncate", "-s", ROOT_IMG_SIZE, str(building.root_img)])
+    run(["mkfs.ext4", "-q", "-F", "-L", "zha-root", "-d", str(building.rootfs), str(building.root_img)],
+        timeout=300)
+    (tmp / "complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n")
+    tmp.rename(image.dir)
+    return image, time.monotonic() - started
+
+
+def customize(root: Path) -> None:
+    # The nodes have no route out; their package source is the one the
+    # installer configures (the lab's local mirror).
+    (root / "etc/apt/sources.list").write_text("# package sources: set by the zabbix-ha installer\n")
+    for lists in (root / "var/lib/apt/lists").glob("*_Packages"):
+        lists.unlink()
+    (root / "etc/hostname").write_text("zha-unseeded\n")
+    (root / "etc/hosts").write_text("127.0.0.1 localhost\n")
+    (root / "etc/fstab").write_text("# root comes from the kernel command line (VM) or the container\n")
+    # Per-node machine ids come from the VM command line / nspawn.
+    (root / "etc/machine-id").write_text("")
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (root / "etc/ssh/sshd_config.d/zha-lab.conf").write_text(SSHD_CONF)
+    seed = root / "usr/local/sbin/zha-lab-seed"
+    seed.write_text(SEED_SCRIPT)
+    seed.chmod(0o755)
+    (root / "etc/systemd/system/zha-lab-seed.service").write_text(SEED_UNIT)
+    run(["chroot", str(root), "systemctl", "enable", "zha-lab-seed.service"])
+    run(["chroot", str(root), "systemctl", "disable", *DISABLED_UNITS], check=False)
+    for sub in ("usr/share/doc", "usr/share/man", "usr/share/locale", "var/cache/apt/archives"):
+        for entry in (root / sub).glob("*"):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.name != "lock":
+                entry.unlink()
+    kver = _kernel_version(root)
+    moddir = root / "lib/modules" / kver / "kernel"
+    for sub in PRUNED_MODULE_DIRS:
+        shutil.rmtree(moddir / sub, ignore_errors=True)
+    run(["chroot", str(root), "depmod", "-a", kver])
+
+
+def _kernel_version(root: Path) -> str:
+    versions = sorted(p.name for p in (root / "lib/modules").iterdir())
+    if not versions:
+        raise LabError("the image has no kernel", "the linux-image-amd64 install failed; see build.log")
+    return versions[-1]
+
+
+def _export_boot_files(image: Image) -> None:
+    kver = _kernel_version(image.rootfs)
+    shutil.copy2(image.rootfs / "boot" / f"vmlinuz-{kver}", image.kernel)
+    shutil.copy2(image.rootfs / "boot" / f"initrd.img-{kver}", image.initrd)
+
+
+def _unmount_chroot(root: Path) -> None:
+    for sub in ("dev/pts", "proc", "sys", "dev"):
+        run(["umount", "-l", str(root / sub)], check=False)

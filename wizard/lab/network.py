@@ -1,0 +1,164 @@
+"""The lab's host-side network: three private bridges and per-node ports.
+
+- `zha-mgmt`: management network. The host has .1 on it (SSH to the nodes,
+  the local apt repository, the nodes' BMCs on .21/.22); the VIP and the
+  Zabbix source address live here too.
+- `zha-ic1`, `zha-ic2`: the two interconnects (Corosync links, DRBD). The
+  host has no address on them.
+
+Nothing is routed: the host's routes, forwarding and firewall are never
+touched, and the nodes get no default route, so they reach nothing outside
+these bridges. Subnets are picked from a list after checking that no host
+address or route overlaps them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+
+from wizard.lab.paths import NODES, PREFIX, link_name, short
+from wizard.lab.proc import LabError, run
+
+# Candidate /22 blocks: mgmt = first /24, ic1 = second, ic2 = third.
+CANDIDATE_BLOCKS = ("10.213.0.0/22", "10.217.4.0/22", "172.29.212.0/22", "192.168.212.0/22")
+NETWORKS = ("mgmt", "ic1", "ic2")
+
+
+@dataclass(frozen=True)
+class Layout:
+    block: str
+
+    def subnet(self, net: str) -> ipaddress.IPv4Network:
+        return list(ipaddress.ip_network(self.block).subnets(new_prefix=24))[NETWORKS.index(net)]
+
+    def _host(self, net: str, index: int) -> str:
+        return str(self.subnet(net).network_address + index)
+
+    def node_address(self, net: str, node: str) -> str:
+        return self._host(net, 10 + NODES.index(node) + 1)      # .11, .12
+
+    @property
+    def host_address(self) -> str:
+        return self._host("mgmt", 1)
+
+    def bmc_address(self, node: str) -> str:
+        return self._host("mgmt", 20 + NODES.index(node) + 1)   # .21, .22
+
+    @property
+    def vip(self) -> str:
+        return self._host("mgmt", 100)
+
+    @property
+    def source_address(self) -> str:
+        return self._host("mgmt", 101)
+
+    @staticmethod
+    def bridge(net: str) -> str:
+        return link_name(net)
+
+    @staticmethod
+    def port(node: str, net: str) -> str:
+        """Host end of a node's NIC on `net` (tap for VMs, veth for containers)."""
+        return link_name(short(node), net)
+
+
+def _host_networks() -> list[ipaddress.IPv4Network]:
+    used: list[ipaddress.IPv4Network] = []
+    for link in json.loads(run(["ip", "-j", "-4", "addr"]).stdout or "[]"):
+        if link.get("ifname", "").startswith(PREFIX + "-"):
+            continue   # ours, from an earlier lab
+        for a in link.get("addr_info", []):
+            used.append(ipaddress.ip_network(f"{a['local']}/{a['prefixlen']}", strict=False))
+    for route in json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]"):
+        dst = route.get("dst", "")
+        if dst in ("default", "") or route.get("dev", "").startswith(PREFIX + "-"):
+            continue
+        try:
+            used.append(ipaddress.ip_network(dst if "/" in dst else dst + "/32", strict=False))
+        except ValueError:
+            continue
+    return used
+
+
+def pick_layout() -> Layout:
+    used = _host_networks()
+    for block in CANDIDATE_BLOCKS:
+        net = ipaddress.ip_network(block)
+        if not any(net.overlaps(u) for u in used):
+            return Layout(block)
+    raise LabError("no free private subnet for the lab: every candidate overlaps a host address or route "
+                   + ", ".join(CANDIDATE_BLOCKS), "free one of these ranges on this host")
+
+
+def link_exists(name: str) -> bool:
+    return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
+
+
+def create_bridges(layout: Layout) -> None:
+    for net in NETWORKS:
+        br = layout.bridge(net)
+        if not link_exists(br):
+            run(["ip", "link", "add", br, "type", "bridge"])
+        # No IPv6 on the lab's own links: nothing to autoconfigure or leak.
+        _disable_ipv6(br)
+        run(["ip", "link", "set", br, "up"])
+    mgmt = layout.bridge("mgmt")
+    prefix = layout.subnet("mgmt").prefixlen
+    addresses = [layout.host_address] + [layout.bmc_address(n) for n in NODES]
+    for addr in addresses:
+        run(["ip", "addr", "replace", f"{addr}/{prefix}", "dev", mgmt])
+
+
+def create_tap(layout: Layout, node: str, net: str) -> str:
+    tap = layout.port(node, net)
+    if not link_exists(tap):
+        run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+    _disable_ipv6(tap)
+    run(["ip", "link", "set", tap, "master", layout.bridge(net), "up"])
+    return tap
+
+
+def attach_port(layout: Layout, node: str, net: str) -> None:
+    port = layout.port(node, net)
+    _disable_ipv6(port)
+    run(["ip", "link", "set", port, "master", layout.bridge(net), "up"])
+
+
+def set_port(layout: Layout, node: str, net: str, up: bool) -> None:
+    run(["ip", "link", "set", layout.port(node, net), "up" if up else "down"])
+
+
+def port_is_up(layout: Layout, node: str, net: str) -> bool:
+    out = run(["ip", "-j", "link", "show", "dev", layout.port(node, net)], check=False).stdout
+    try:
+        return "UP" in json.loads(out)[0].get("flags", [])
+    except (ValueError, IndexError):
+        return False
+
+
+def _disable_ipv6(link: str) -> None:
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{link}/disable_ipv6", "w") as f:
+            f.write("1")
+    except OSError:
+        pass   # no IPv6 on this host: nothing to disable
+
+
+def lab_links() -> list[dict]:
+    """Every host link carrying the lab prefix (also ones a crashed run left)."""
+    links = json.loads(run(["ip", "-j", "-d", "link", "show"]).stdout or "[]")
+    return [link for link in links if link.get("ifname", "").startswith(PREFIX + "-")]
+
+
+def remove_all_links() -> list[str]:
+    """Delete every `zha-` link: ports first, then bridges."""
+    removed = []
+    links = lab_links()
+    kind = lambda link: link.get("linkinfo", {}).get("info_kind", "")   # noqa: E731
+    for link in sorted(links, key=lambda link: kind(link) == "bridge"):
+        name = link["ifname"].split("@")[0]
+        if run(["ip", "link", "del", "dev", name], check=False).returncode == 0:
+            removed.append(name)
+    return removed

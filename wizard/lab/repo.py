@@ -1,0 +1,150 @@
+"""The lab's local apt repository: the whole Zabbix HA stack, from Debian.
+
+The nodes have no route out. The host downloads every package of the stack
+that the node image lacks (apt resolves against the image's own dpkg status
+file, so the set is exactly "what an install on a node will need"), indexes
+them as a normal Debian-style repository, and serves it over HTTP on the
+lab's management bridge address only. The installer's "local mirror"
+package source points at it — the same path an air-gapped site takes.
+
+The repository is not signed: nodes use it with `[trusted=yes]`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.lab import daemons
+from wizard.lab.image import Image
+from wizard.lab.network import Layout
+from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE, WORK_DIR
+from wizard.lab.proc import LabError, run, wait_until
+
+REPO_VERSION = "1"
+# What the installer may install on a Debian 12 node. php-mysql is named
+# because zabbix-frontend-php's first alternative would be php-pgsql;
+# ipmitool because fence_ipmilan runs it; xfsprogs for the xfs choice.
+STACK = (
+    "drbd-utils", "corosync", "pacemaker", "pcs", "crmsh", "resource-agents", "fence-agents", "sbd",
+    "ipmitool", "psmisc", "xfsprogs", "mariadb-server", "mariadb-client", "apache2", "php",
+    "libapache2-mod-php", "php-mysql", "php-ldap", "zabbix-server-mysql", "zabbix-frontend-php",
+    "zabbix-agent",
+)
+HTTP_PORTS = (8080, 18080, 28080)
+SECURITY_MIRROR = DEBIAN_MIRROR.replace("/debian", "/debian-security")
+
+
+@dataclass(frozen=True)
+class Repo:
+    dir: Path
+
+    @property
+    def root(self) -> Path:
+        """Served as http://<host>:<port>/; the repository itself is under /debian."""
+        return self.dir / "www"
+
+    def ready(self) -> bool:
+        return (self.dir / "complete").exists()
+
+
+def repo_hash(image: Image) -> str:
+    h = hashlib.sha256()
+    for part in (REPO_VERSION, image.dir.name, SUITE, DEBIAN_MIRROR, *STACK):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def sources_list() -> str:
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    return (f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {SUITE} main\n"
+            f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {SUITE}-updates main\n"
+            f"deb [signed-by={keyring}] {SECURITY_MIRROR} {SUITE}-security main\n")
+
+
+def ensure_repo(image: Image, log) -> tuple[Repo, float | None]:
+    repo = Repo(CACHE_DIR / f"repo-{repo_hash(image)}")
+    if repo.ready():
+        return repo, None
+    started = time.monotonic()
+    tmp = repo.dir.with_name(repo.dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    apt = tmp / "apt"
+    pool = tmp / "www/debian/pool/main"
+    for d in (apt / "lists/partial", apt / "cache", apt / "state", apt / "parts", pool / "partial"):
+        d.mkdir(parents=True)
+    (apt / "sources.list").write_text(sources_list())
+    # A private apt: own sources, own lists and cache, and the IMAGE's dpkg
+    # status, so the host's own package state is neither read nor changed.
+    opts = ["-o", f"Dir::Etc::SourceList={apt / 'sources.list'}", "-o", f"Dir::Etc::SourceParts={apt / 'parts'}",
+            "-o", f"Dir::State={apt / 'state'}", "-o", f"Dir::State::Lists={apt / 'lists'}",
+            "-o", f"Dir::State::status={image.dpkg_status}", "-o", f"Dir::Cache={apt / 'cache'}",
+            "-o", f"Dir::Cache::archives={pool}", "-o", "APT::Install-Recommends=false",
+            "-o", "APT::Architecture=amd64", "-o", "Debug::NoLocking=1", "-q"]
+    log(f"building the local apt repository ({len(STACK)} packages + dependencies; one time)")
+    run(["apt-get", *opts, "update"], timeout=600)
+    run(["apt-get", *opts, "install", "--download-only", "-y", *STACK], timeout=1200)
+    shutil.rmtree(pool / "partial", ignore_errors=True)
+    debs = sorted(pool.glob("*.deb"))
+    if len(debs) < len(STACK):
+        raise LabError(f"the local repository got only {len(debs)} packages", f"see {tmp}; check the Debian mirror")
+    www = tmp / "www/debian"
+    binary = www / f"dists/{SUITE}/main/binary-amd64"
+    binary.mkdir(parents=True)
+    packages = run(["apt-ftparchive", "packages", "pool"], timeout=300, cwd=www).stdout
+    (binary / "Packages").write_text(packages)
+    with gzip.open(binary / "Packages.gz", "wt") as f:
+        f.write(packages)
+    release = run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Suite={SUITE}",
+                   "-o", f"APT::FTPArchive::Release::Codename={SUITE}",
+                   "-o", "APT::FTPArchive::Release::Components=main",
+                   "-o", "APT::FTPArchive::Release::Architectures=amd64",
+                   "-o", "APT::FTPArchive::Release::Label=zabbix-ha lab",
+                   "release", f"dists/{SUITE}"], timeout=120, cwd=www).stdout
+    (www / f"dists/{SUITE}/Release").write_text(release)
+    shutil.rmtree(apt)
+    size = sum(p.stat().st_size for p in debs)
+    (tmp / "complete").write_text(f"{len(debs)} packages, {size / 2**20:.0f} MiB\n")
+    tmp.rename(repo.dir)
+    log(f"local apt repository: {len(debs)} packages, {size / 2**20:.0f} MiB")
+    return repo, time.monotonic() - started
+
+
+def serve(repo: Repo, layout: Layout) -> str:
+    """Serve the repository on the lab host address only; returns the mirror URL."""
+    address = layout.host_address
+    log = WORK_DIR / "httpd.log"
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    for port in HTTP_PORTS:
+        if port_open_plain(address, port):
+            continue
+        daemons.start("httpd", [sys.executable, "-m", "http.server", "--bind", address,
+                                "--directory", str(repo.root), str(port)], marker=str(repo.root), log=log)
+        try:
+            wait_until(lambda: port_open_plain(address, port) or daemons.pid("httpd") is None,
+                       timeout=15, interval=0.2, what="the repository HTTP server")
+        except LabError:
+            daemons.stop("httpd")
+            raise
+        if daemons.pid("httpd") is not None:
+            return f"http://{address}:{port}/debian"
+    raise LabError(f"no free port for the repository server on {address} (tried {HTTP_PORTS})",
+                   "stop whatever listens there")
+
+
+def port_open_plain(address: str, port: int) -> bool:
+    import socket
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def apt_source_line(url: str) -> str:
+    return f"deb [trusted=yes] {url} {SUITE} main\n"

@@ -1,0 +1,107 @@
+"""SSH to the nodes with real host-key checking.
+
+Each `lab up` makes a lab SSH key and, per node, an ed25519 host key. Both
+go into the node's seed; the host keys' public halves go into a lab-only
+known_hosts file, so every connection checks the node's identity
+(StrictHostKeyChecking=yes) and nothing touches ~/.ssh.
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from wizard.lab.paths import KNOWN_HOSTS, RUN_DIR, SSH_KEY
+from wizard.lab.proc import LabError, run
+
+
+def ensure_lab_key() -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not SSH_KEY.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "zabbix-ha-lab", "-f", str(SSH_KEY)])
+
+
+def make_host_key(node: str) -> tuple[bytes, bytes]:
+    """A fresh ed25519 host key for `node`: (private, public)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key = Path(tmp) / "key"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{node}", "-f", str(key)])
+        return key.read_bytes(), key.with_suffix(".pub").read_bytes()
+
+
+def write_known_hosts(entries: dict[str, bytes]) -> None:
+    """entries: address -> public host key line ("ssh-ed25519 AAAA... comment")."""
+    lines = []
+    for address, pub in entries.items():
+        keytype, blob = pub.decode().split()[:2]
+        lines.append(f"{address} {keytype} {blob}\n")
+    KNOWN_HOSTS.write_text("".join(lines))
+
+
+def seed_tar(files: dict[str, tuple[bytes | None, int]]) -> bytes:
+    """A tar of {path under /: (content, mode)} for the node's first boot;
+    content None makes a directory (listed before the files inside it)."""
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for path, (content, mode) in sorted(files.items(), key=lambda item: (item[1][0] is not None, item[0])):
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.mode = mode
+            info.mtime = now
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def ssh_argv(address: str, command: list[str] | None = None, *, connect_timeout: int = 5,
+             tty: bool = False) -> list[str]:
+    argv = ["ssh", "-i", str(SSH_KEY),
+            "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", f"ConnectTimeout={connect_timeout}", "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
+    if tty:
+        argv.append("-t")
+    argv.append(f"root@{address}")
+    if command:
+        # ssh joins its arguments with spaces for the remote shell: quote each one.
+        argv.append(shlex.join(command))
+    return argv
+
+
+def ssh_run(address: str, command: list[str] | str, *, timeout: float = 60,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command on a node. A str is a remote shell snippet (lab-internal use only)."""
+    argv = ssh_argv(address)
+    argv.append(command if isinstance(command, str) else shlex.join(command))
+    proc = run(argv, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise LabError(f"on {address}: {command!r} failed (exit {proc.returncode}): "
+                       + (proc.stderr or proc.stdout).strip()[-400:], "see the message above")
+    return proc
+
+
+def port_open(address: str, port: int = 22, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as s:
+            # sshd answers with its banner first; a half-booted node may accept then close.
+            s.settimeout(timeout)
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def ssh_ready(address: str) -> bool:
+    if not port_open(address):
+        return False
+    return ssh_run(address, ["true"], timeout=20, check=False).returncode == 0
