@@ -27,56 +27,77 @@ from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets
 LISTEN_SECONDS = 5
 CONNECT_SECONDS = 3
 
-# args: proto addr port token seconds. Prints READY, then GOT / TIMEOUT / BUSY.
+# args: token seconds spec... (spec = proto,addr,port). One process listens on
+# every port the peer will test; prints BUSY spec / GOT spec lines.
 LISTEN_PL = r'''
-use strict; use IO::Socket::IP;
-my ($proto, $addr, $port, $tok, $secs) = @ARGV; $| = 1; my $got = 0;
-$SIG{ALRM} = sub { print($got ? "GOT\n" : "TIMEOUT\n"); exit($got ? 0 : 3) }; alarm $secs;
-if ($proto eq "tcp") {
-    my $s = IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "tcp", Listen => 5, ReuseAddr => 1)
-        or do { print "BUSY $!\n"; exit 2 };
-    print "READY\n";
-    while (my $c = $s->accept) {
-        my $l = <$c>;
-        if (defined $l && index($l, $tok) >= 0) { print $c "OK $tok\n"; close $c; print "GOT\n"; exit 0 }
-        close $c;
-    }
-} else {
-    my $s = IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "udp")
-        or do { print "BUSY $!\n"; exit 2 };
-    print "READY\n";
-    while (1) {
-        my $from = $s->recv(my $buf, 512);
-        next unless defined $from;
-        if (index($buf, $tok) >= 0) { $s->send("OK $tok", 0, $from); if (!$got) { $got = 1; alarm 1 } }
+use strict; use IO::Socket::IP; use IO::Select;
+my ($tok, $secs, @specs) = @ARGV; $| = 1;
+my (%want, %info); my $sel = IO::Select->new;
+$SIG{ALRM} = sub { print "DONE\n"; exit 0 }; alarm $secs;
+for my $sp (@specs) {
+    my ($proto, $addr, $port) = split /,/, $sp;
+    my $s = $proto eq "tcp"
+        ? IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "tcp", Listen => 5, ReuseAddr => 1)
+        : IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Proto => "udp");
+    if (!$s) { print "BUSY $sp $!\n"; next }
+    $sel->add($s); $info{fileno $s} = [$proto, $sp]; $want{$sp} = 1;
+}
+print "READY\n";
+exit 0 unless $sel->count;
+while (1) {
+    # Once all are heard, linger 0.4 s for late UDP retries, then leave.
+    my @ready = $sel->can_read(%want ? 1 : 0.4);
+    if (!%want && !@ready) { print "DONE\n"; exit 0 }
+    for my $s (@ready) {
+        my ($proto, $sp) = @{$info{fileno $s}};
+        my $hit = 0;
+        if ($proto eq "tcp") {
+            my $c = $s->accept or next;
+            my $l = <$c>;
+            if (defined $l && index($l, $tok) >= 0) { print $c "OK $tok\n"; $hit = 1 }
+            close $c;
+        } else {
+            my $from = $s->recv(my $buf, 512);
+            next unless defined $from;
+            if (index($buf, $tok) >= 0) { $s->send("OK $tok", 0, $from); $hit = 1 }
+        }
+        if ($hit && $want{$sp}) { delete $want{$sp}; print "GOT $sp\n" }
     }
 }
 '''
 
-# args: proto src dst port token seconds. Prints OK or FAIL.
+# args: token seconds spec... (spec = proto,src,dst,port). Retries each until
+# answered or out of time; prints OK spec / FAIL spec reason.
 CONNECT_PL = r'''
 use strict; use IO::Socket::IP; use IO::Select;
-my ($proto, $src, $dst, $port, $tok, $secs) = @ARGV; $| = 1;
-$SIG{ALRM} = sub { print "FAIL timeout\n"; exit 1 }; alarm $secs + 1;
-my $end = time + $secs; my $err = "";
-while (time <= $end) {
-    if ($proto eq "tcp") {
-        my $c = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "tcp", Timeout => 1);
-        if ($c) { print $c "$tok\n"; my $l = <$c>; if (defined $l && index($l, "OK $tok") == 0) { print "OK\n"; exit 0 } }
-        else { $err = "$!" }
-    } else {
-        my $s = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "udp");
-        if ($s) {
-            my $sel = IO::Select->new($s);
-            for (1 .. 5) {
+my ($tok, $secs, @specs) = @ARGV; $| = 1;
+my %pending = map { $_ => 1 } @specs; my %err;
+$SIG{ALRM} = sub { print "FAIL $_ timeout\n" for keys %pending; exit 1 }; alarm $secs + 2;
+my $end = time + $secs;
+while (%pending && time <= $end) {
+    for my $sp (keys %pending) {
+        my ($proto, $src, $dst, $port) = split /,/, $sp;
+        if ($proto eq "tcp") {
+            my $c = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "tcp", Timeout => 1);
+            if ($c) {
+                print $c "$tok\n"; my $l = <$c>;
+                if (defined $l && index($l, "OK $tok") == 0) { print "OK $sp\n"; delete $pending{$sp}; next }
+            } else { $err{$sp} = "$!" }
+        } else {
+            my $s = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "udp");
+            if ($s) {
                 $s->send($tok);
-                if ($sel->can_read(0.2)) { my $b = ""; $s->recv($b, 512); if (index($b, "OK $tok") == 0) { print "OK\n"; exit 0 } }
-            }
-        } else { $err = "$!" }
+                if (IO::Select->new($s)->can_read(0.2)) {
+                    my $b = ""; $s->recv($b, 512);
+                    if (index($b, "OK $tok") == 0) { print "OK $sp\n"; delete $pending{$sp}; next }
+                }
+            } else { $err{$sp} = "$!" }
+        }
     }
-    select(undef, undef, undef, 0.1);
+    select(undef, undef, undef, 0.1) if %pending;
 }
-print "FAIL $err\n"; exit 1;
+print "FAIL $_ " . ($err{$_} || "no answer") . "\n" for keys %pending;
+exit(%pending ? 1 : 0);
 '''
 
 # $1 = address. ping, then what ARP learnt: a silent host still answers ARP.
@@ -166,87 +187,114 @@ def source_targets(spec: ClusterSpec, apt_uris: tuple[str, ...]) -> list[str]:
 # ---------------------------------------------------------------------------
 # running them
 
-def _pair(listener_ex, connector_ex, proto: str, dst_addr: str, src_addr: str, port: int) -> tuple[bool | None, str]:
+Spec = tuple  # (proto, src_addr, dst_addr, port)
+
+
+def exchange(listener_ex, connector_ex, specs: list[Spec]) -> dict[Spec, tuple[bool | None, str]]:
+    """Listener on the receiving node, sender on the other: which ports get through."""
     token = "zha-" + pysecrets.token_hex(6)
     box: dict = {}
+    listen_specs = [f"{p},{d},{port}" for p, _, d, port in specs]
 
     def listen():
         try:
-            r = listener_ex.run(["perl", "-e", LISTEN_PL, proto, dst_addr, str(port), token, str(LISTEN_SECONDS)],
-                                check=False, timeout=LISTEN_SECONDS + 5)
-            box["listen"] = r
-        except Exception as exc:  # a timeout or lost connection: reported, not raised
+            box["listen"] = listener_ex.run(["perl", "-e", LISTEN_PL, token, str(LISTEN_SECONDS), *listen_specs],
+                                            check=False, timeout=LISTEN_SECONDS + 5)
+        except Exception as exc:  # timeout or lost connection: reported, not raised
             box["error"] = str(exc)
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
     time.sleep(0.3)          # let the listener bind; the sender retries anyway
     try:
-        c = connector_ex.run(["perl", "-e", CONNECT_PL, proto, src_addr, dst_addr, str(port), token,
-                              str(CONNECT_SECONDS)], check=False, timeout=CONNECT_SECONDS + 5)
-        sent = c.stdout.strip()
+        c = connector_ex.run(["perl", "-e", CONNECT_PL, token, str(CONNECT_SECONDS),
+                              *[f"{p},{s},{d},{port}" for p, s, d, port in specs]],
+                             check=False, timeout=CONNECT_SECONDS + 6)
+        sent, sent_rc = c.stdout, c.rc
     except Exception as exc:
-        sent = f"FAIL {exc}"
+        sent, sent_rc = "", str(exc)
     t.join(LISTEN_SECONDS + 8)
     heard = box.get("listen")
-    if heard is None:
-        return None, box.get("error", "the listener did not finish")
-    if heard.rc == 127:
-        return None, "perl is not available on the receiving node"
-    if "BUSY" in heard.stdout:
-        return None, "the port is already in use on the receiving node, so it was not probed"
-    if sent.startswith("OK"):
-        return True, ""
-    return False, sent or heard.stdout.strip()
+    out: dict[Spec, tuple[bool | None, str]] = {}
+    for spec in specs:
+        p, s, d, port = spec
+        lkey, ckey = f"{p},{d},{port}", f"{p},{s},{d},{port}"
+        if heard is None:
+            out[spec] = (None, box.get("error", "the listener did not finish"))
+        elif heard.rc == 127 or sent_rc == 127:
+            out[spec] = (None, "perl is not available on the nodes")
+        elif f"BUSY {lkey}" in heard.stdout:
+            out[spec] = (None, "the port is already in use on the receiving node, so it was not probed")
+        elif f"OK {ckey}" in sent:
+            out[spec] = (True, "")
+        else:
+            reason = next((line.split(" ", 2)[2] for line in sent.splitlines()
+                           if line.startswith(f"FAIL {ckey} ") and len(line.split(" ", 2)) == 3), str(sent_rc))
+            out[spec] = (False, reason)
+    return out
 
 
-def _ping(ex, src_addr: str, dst_addr: str, size: int | None = None) -> tuple[bool | None, str]:
+def _pings(ex, jobs: dict[str, list[str]]) -> dict[str, tuple[bool | None, str]]:
+    """Run ping commands in one batch on a node."""
+    from wizard.facts import run_batch
+
+    try:
+        raw = run_batch(ex, jobs, timeout=5)
+    except Exception as exc:
+        return {k: (None, str(exc)[:200]) for k in jobs}
+    out = {}
+    for key, r in raw.items():
+        if r.rc in (125, 126, 127):
+            out[key] = (None, "ping is not available")
+        elif r.rc == 0:
+            out[key] = (True, "")
+        else:
+            lines = r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or [f"exit code {r.rc}"]
+            out[key] = (False, lines[-1][:200])
+    return out
+
+
+def ping_argv(src_addr: str, dst_addr: str, size: int | None = None) -> list[str]:
     argv = ["ping", "-c1", "-W1", "-I", src_addr]
-    if size is not None:
-        argv += ["-M", "do", "-s", str(size)]
     if ":" in dst_addr:
         argv.insert(1, "-6")
-    try:
-        r = ex.run([*argv, "--", dst_addr], check=False, timeout=5)
-    except Exception as exc:
-        return None, str(exc)
-    if r.rc == 127:
-        return None, "ping is not installed"
-    if r.rc == 0:
-        return True, ""
-    lines = r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or [f"exit code {r.rc}"]
-    return False, lines[-1][:200]
+    if size is not None:
+        argv += ["-M", "do", "-s", str(size)]
+    return [*argv, "--", dst_addr]
 
 
 def connectivity(spec: ClusterSpec, executors: dict, facts_by_node: dict | None = None) -> list[PathResult]:
+    """The whole matrix; per direction one listener, one sender and one ping batch, all in parallel."""
     names = spec.hostnames
-    tasks = []
-    for i, link in enumerate(spec.links):
-        if len(link.addresses) != 2:
-            continue
-        for a, b in ((0, 1), (1, 0)):
-            src, dst = names[a], names[b]
+    jobs = []
+    for a, b in ((0, 1), (1, 0)):
+        src, dst = names[a], names[b]
+        specs: list[Spec] = []
+        pings: dict[str, list[str]] = {}
+        for i, link in enumerate(spec.links):
+            if len(link.addresses) != 2:
+                continue
             sa, da = link.addresses[a], link.addresses[b]
-            tasks.append((i, src, dst, "icmp", None, lambda sa=sa, da=da, src=src: _ping(executors[src], sa, da)))
+            pings[f"icmp,{i}"] = ping_argv(sa, da)
             mtu = _mtu(facts_by_node, src, sa)
             if mtu:
                 # Payload = MTU - IP and ICMP headers; an IP packet carries at most 65535 bytes.
-                size = min(mtu - (48 if ":" in da else 28), 65507)
-                tasks.append((i, src, dst, "mtu", mtu,
-                              lambda sa=sa, da=da, src=src, size=size: _ping(executors[src], sa, da, size)))
-            port = COROSYNC_BASE_PORT + i
-            tasks.append((i, src, dst, "udp", port, lambda sa=sa, da=da, src=src, dst=dst, port=port:
-                          _pair(executors[dst], executors[src], "udp", da, sa, port)))
+                pings[f"mtu,{i},{mtu}"] = ping_argv(sa, da, min(mtu - (48 if ":" in da else 28), 65507))
+            specs.append(("udp", sa, da, COROSYNC_BASE_PORT + i))
             if i == spec.storage.replication_link:
-                dport = spec.storage.port
-                tasks.append((i, src, dst, "tcp", dport, lambda sa=sa, da=da, src=src, dst=dst, dport=dport:
-                              _pair(executors[dst], executors[src], "tcp", da, sa, dport)))
-    with ThreadPoolExecutor(max_workers=max(len(tasks), 1)) as pool:
-        futures = [(t, pool.submit(t[5])) for t in tasks]
+                specs.append(("tcp", sa, da, spec.storage.port))
+        jobs.append((src, dst, specs, pings))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [(src, dst, specs, pool.submit(exchange, executors[dst], executors[src], specs),
+                    pool.submit(_pings, executors[src], pings)) for src, dst, specs, pings in jobs]
         out = []
-        for (i, src, dst, kind, port, _), fut in futures:
-            ok, detail = fut.result()
-            out.append(PathResult(i, src, dst, kind, ok, port, detail))
+        for src, dst, specs, fx, fp_ in futures:
+            for key, (ok, detail) in fp_.result().items():
+                kind, link, *rest = key.split(",")
+                out.append(PathResult(int(link), src, dst, kind, ok, int(rest[0]) if rest else None, detail))
+            for (proto, sa, da, port), (ok, detail) in fx.result().items():
+                link = next(i for i, lk in enumerate(spec.links) if lk.addresses and sa in lk.addresses)
+                out.append(PathResult(link, src, dst, proto, ok, port, detail))
     return out
 
 

@@ -107,8 +107,12 @@ class Executor:
     # -- the API -----------------------------------------------------------
 
     def run(self, argv: list[str] | tuple[str, ...], *, check: bool = True, input: str | None = None,
-            timeout: float = DEFAULT_TIMEOUT, as_root: bool = True) -> Result:
-        """Run `argv`; `input` goes to its stdin (the way to pass secrets)."""
+            timeout: float = DEFAULT_TIMEOUT, as_root: bool = True, log: bool = True) -> Result:
+        """Run `argv`; `input` goes to its stdin (the way to pass secrets).
+
+        log=False: the caller journals the call itself (run_batch records
+        each command of a batch instead of the `sh -s` carrying them).
+        """
         argv = tuple(str(a) for a in argv)
         if not argv:
             raise ValueError("empty command")
@@ -125,11 +129,12 @@ class Executor:
             self.journal.record(self.node, argv, None, time.monotonic() - t0, started, note=str(exc))
             raise
         duration = time.monotonic() - t0
-        entry = self.journal.record(self.node, argv, rc, duration, started, note=err if rc else "")
+        if log:
+            self.journal.record(self.node, argv, rc, duration, started, note=err if rc else "")
         result = Result(rc, out, err, duration)
         if check and rc != 0:
             masked = Result(rc, self.journal.mask(out), self.journal.mask(err), duration)
-            raise CommandFailed(self.node, entry.argv, masked)
+            raise CommandFailed(self.node, tuple(self.journal.mask(a) for a in argv), masked)
         return result
 
     def put(self, path: str, text: str, mode: int = 0o644, owner: str | None = None,

@@ -17,6 +17,7 @@ import hashlib
 import os
 import socket
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,6 +28,8 @@ from wizard.spec import Node, Secret
 
 KEY_NAME = "id_ed25519"
 KEY_COMMENT = "zabbix-ha"
+# Both nodes connect in parallel: only one thread may create the key pair.
+_KEY_LOCK = threading.Lock()
 
 # Install a public key for the login user (not root: it is that user's
 # ~/.ssh). The key line comes as $1 and is matched as a fixed whole line.
@@ -91,9 +94,13 @@ class TrustStore:
     """A directory (0700) with our key pair and our known_hosts."""
 
     directory: Path
+    # Read-only known_hosts files trusted as well (e.g. the lab's, written at
+    # VM creation from the host keys it generated). Never written to.
+    extra_known_hosts: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
+        self.extra_known_hosts = tuple(Path(p) for p in self.extra_known_hosts)
 
     @property
     def key_path(self) -> Path:
@@ -105,6 +112,10 @@ class TrustStore:
 
     def ensure_key(self) -> str:
         """Create the key pair if missing; return the public key line."""
+        with _KEY_LOCK:
+            return self._ensure_key()
+
+    def _ensure_key(self) -> str:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         if not self.key_path.exists():
@@ -127,8 +138,9 @@ class TrustStore:
         return Path(f"{self.key_path}.pub").read_text(encoding="utf-8").strip()
 
     def load_into(self, client) -> None:
-        if self.known_hosts_path.exists():
-            client.get_host_keys().load(str(self.known_hosts_path))
+        for path in (*self.extra_known_hosts, self.known_hosts_path):
+            if path.exists():
+                client.get_host_keys().load(str(path))
 
     def lookup(self, host: str, port: int) -> list[str]:
         """Fingerprints we trust for host:port."""

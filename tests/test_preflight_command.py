@@ -1,0 +1,110 @@
+"""`zabbix-ha preflight` end to end against a real sshd on 127.0.0.1.
+
+Both "nodes" are this machine reached over SSH (the answers validator
+rightly refuses loopback addresses, so these tests build the spec in code
+and call the command's collect(); run() is tested for its input errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+
+import pytest
+
+from tests.preflight import factory
+from tests.preflight import sshd as sshd_helper
+from tests.preflight.sshd import free_port
+from wizard import cli
+from wizard.preflight_command import collect, format_table
+from wizard.spec import Link
+from wizard.sshtrust import TrustStore
+
+pytestmark = pytest.mark.skipif(sshd_helper.available() is not None, reason=sshd_helper.available() or "")
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    server = sshd_helper.start(tmp_path_factory.mktemp("sshd-cli"))
+    yield server
+    server.stop()
+
+
+def _fp(sshd) -> str:
+    return subprocess.run(["ssh-keygen", "-lf", f"{sshd.host_key}.pub"], capture_output=True, text=True,
+                          check=True).stdout.split()[1]
+
+
+def _args(tmp_path, **kw):
+    base = dict(json=False, accept_host_key=[], known_hosts=[], ssh_key=None, trust_dir=str(tmp_path / "trust"),
+                all_ssh=True, no_probe=False, skip_source_probe=True, force=[], journal=None)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def _spec(sshd):
+    s = factory.spec()
+    for n in s.nodes:
+        n.address, n.ssh_port = "127.0.0.1", sshd.port
+    s.links = [Link(["127.0.0.1", "127.0.0.2"], 8), Link(["127.0.0.3", "127.0.0.4"], 8)]
+    s.storage.port = free_port()
+    s.services.vip = "127.0.0.9"      # the VIP probe pings it: keep that on loopback too
+    return s
+
+
+def test_unknown_host_key_is_a_finding_with_the_fingerprint(sshd, tmp_path):
+    trust = TrustStore(tmp_path / "trust")
+    sshd.authorized_keys.write_text(trust.ensure_key() + "\n")
+    findings, facts, _, _ = collect(_spec(sshd), None, _args(tmp_path))
+    hits = [f for f in findings if f.code == "host-key-unknown"]
+    assert len(hits) == 2 and hits[0].payload["fingerprint"] == _fp(sshd)
+    assert facts == {} or all(v is None for v in facts.values()) or not facts
+
+
+def test_collect_over_ssh_reports_real_findings(sshd, tmp_path):
+    trust = TrustStore(tmp_path / "trust")
+    sshd.authorized_keys.write_text(trust.ensure_key() + "\n")
+    journal_path = tmp_path / "journal.jsonl"
+    findings, facts, journal, timings = collect(_spec(sshd), factory.secrets(),
+                                                _args(tmp_path, accept_host_key=[_fp(sshd)],
+                                                      journal=str(journal_path)))
+    codes = {(f.code, f.node) for f in findings}
+    # This machine is no DRBD node: the same answer a container lab gives.
+    assert ("drbd-module-missing", "zbx-node1") in codes and ("drbd-module-missing", "zbx-node2") in codes
+    assert ("hostname-mismatch", "zbx-node1") in codes
+    assert ("disk-missing", "zbx-node2") in codes
+    assert not any(c.startswith("path-") and c.endswith("failed") for c, _ in codes), codes
+    assert set(facts) == {"zbx-node1", "zbx-node2"} and facts["zbx-node1"].os.id == "debian"
+    assert timings["total"] < 10, timings
+    text = journal_path.read_text()
+    assert "bmc1-pw" not in text and len(journal.entries) > 20
+    table = format_table(findings, 100)
+    assert "drbd-module-missing" in table and "fix: install a kernel" in table
+
+
+def test_cli_bad_input_exit_codes(tmp_path, capsys):
+    assert cli.main(["preflight"]) == 2
+    assert "answers" in capsys.readouterr().err
+    bad = tmp_path / "a.yaml"
+    bad.write_text("format: 1\nname: x\n")
+    assert cli.main(["preflight", "--answers", str(bad)]) == 2
+
+
+def test_cli_unreachable_nodes_exit_1_with_json(tmp_path, capsys):
+    # Valid answers whose node names cannot resolve (.invalid, RFC 2606):
+    # the connection fails before any packet leaves this machine.
+    answers = tmp_path / "a.yaml"
+    from wizard.answers import save_answers
+    s = factory.spec()
+    s.nodes[0].address, s.nodes[1].address = "node-a.invalid", "node-b.invalid"
+    s.services.vip = "172.16.1.10"
+    save_answers(s, answers)
+    rc = cli.main(["preflight", "--answers", str(answers), "--json", "--trust-dir", str(tmp_path / "t"),
+                   "--all-ssh"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    errors = [f for f in out["findings"] if f["severity"] == "error"]
+    assert {f["code"] for f in errors} == {"ssh-unreachable"}
+    assert {f["node"] for f in errors} == {"zbx-node1", "zbx-node2"}
+    assert "node-a.invalid" in errors[0]["message"] + errors[1]["message"]

@@ -1,0 +1,216 @@
+"""`zabbix-ha preflight --answers F [--secrets S] [--json]`.
+
+Connects to both nodes (the local one without SSH), gathers facts in
+parallel, probes the paths between them, and prints every finding with its
+fix. Exit 0 when there is no error, 1 otherwise, 2 for bad input.
+paramiko and the checks are imported inside the command: start-up time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "preflight", help="check both servers and the network between them; print every problem with its fix",
+        description="Discover both nodes, probe the links between them and list every finding "
+                    "(error/warning/info) with its fix. Exit 1 if any error. Changes nothing on the nodes.")
+    # SUPPRESS: do not clobber `zabbix-ha --answers F preflight` given before the subcommand.
+    p.add_argument("--answers", metavar="FILE", default=argparse.SUPPRESS, help="answers file (YAML)")
+    p.add_argument("--secrets", metavar="FILE", default=argparse.SUPPRESS,
+                   help="secrets file (0600); needed to test the IPMI fence devices")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--accept-host-key", metavar="SHA256:...", action="append", default=[],
+                   help="trust a node's SSH host key with this fingerprint on first contact (repeatable)")
+    p.add_argument("--known-hosts", metavar="FILE", action="append", default=[],
+                   help="also trust the host keys in this known_hosts file (read only)")
+    p.add_argument("--ssh-key", metavar="FILE", help="log in with this existing private key")
+    p.add_argument("--trust-dir", metavar="DIR",
+                   help="where zabbix-ha keeps its SSH key and known_hosts (default /etc/zabbix-ha/ssh as root)")
+    p.add_argument("--all-ssh", action="store_true", help="reach the first node by SSH too, even if it is this machine")
+    p.add_argument("--no-probe", action="store_true", help="skip the traffic probes between the nodes")
+    p.add_argument("--skip-source-probe", action="store_true", help="do not test the package source from the nodes")
+    p.add_argument("--force", metavar="CODE", action="append", default=[],
+                   help="accept a forceable finding (e.g. wipe-disk: the disks' signatures will be erased)")
+    p.add_argument("--journal", metavar="FILE", help="append every command run (secrets masked) to FILE")
+    p.set_defaults(func=run)
+
+
+def _is_local(address: str) -> bool:
+    """True if `address` is one of this machine's own addresses (binding to it works)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, None)
+    except OSError:
+        return False
+    for family, _, _, _, sockaddr in infos:
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.bind((sockaddr[0], 0))
+            return not sockaddr[0].startswith("127.")
+        except OSError:
+            continue
+    return False
+
+
+def _connect(spec, node, trust, args, journal, accept):
+    """An executor for `node`, or a Finding saying why not."""
+    from wizard.preflight import Finding
+    from wizard.remote import AuthFailed, ConnectFailed, LocalExecutor, SSHExecutor
+    from wizard.sshtrust import HostKeyChanged, HostKeyUnknown, connect
+
+    if not args.all_ssh and node is spec.nodes[0] and _is_local(node.address):
+        return LocalExecutor(node.hostname, journal=journal)
+    try:
+        if args.ssh_key:
+            ex = SSHExecutor(node.address, trust=trust, node=node.hostname, port=node.ssh_port, user=node.ssh_user,
+                             key_paths=[args.ssh_key], journal=journal, accept_host_key=accept)
+            ex.connect()
+            return ex
+        try:
+            return connect(node, trust, accept_host_key=accept, journal=journal)
+        except AuthFailed:
+            if not sys.stdin.isatty():
+                raise
+            import getpass
+
+            from wizard.spec import Secret
+            password = Secret(getpass.getpass(f"SSH password for {node.ssh_user}@{node.address} (asked once; "
+                                              "zabbix-ha installs its own key): "))
+            return connect(node, trust, password=password, accept_host_key=accept, journal=journal)
+    except HostKeyUnknown as exc:
+        return Finding("host-key-unknown", "error", node.hostname, exc.message, exc.fix,
+                       {"fingerprint": exc.info.fingerprint, "key_type": exc.info.key_type})
+    except HostKeyChanged as exc:
+        return Finding("host-key-changed", "error", node.hostname, exc.message, exc.fix,
+                       {"expected": exc.expected, "got": exc.got})
+    except AuthFailed as exc:
+        return Finding("ssh-auth-failed", "error", node.hostname, exc.message, exc.fix, {})
+    except ConnectFailed as exc:
+        return Finding("ssh-unreachable", "error", node.hostname, exc.message, exc.fix, {})
+
+
+def _acceptor(args):
+    from wizard.sshtrust import HostKeyInfo
+
+    wanted = set(args.accept_host_key)
+
+    def accept(info: HostKeyInfo) -> bool:
+        if info.fingerprint in wanted:
+            return True
+        if sys.stdin.isatty() and not args.json:
+            answer = input(f"First contact with {info.host}:{info.port}: host key {info.key_type} "
+                           f"{info.fingerprint}\nCompare it on the node's console "
+                           "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). Trust it? [y/N] ")
+            return answer.strip().lower() in ("y", "yes")
+        return False
+
+    return accept
+
+
+def collect(spec, secrets, args):
+    """(findings, facts_by_node, journal, timings) for the spec; the heart of the command."""
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from wizard import preflight
+    from wizard.facts import gather_both
+    from wizard.journal import Journal
+    from wizard.platforms import PLATFORMS
+    from wizard.preflight import Finding
+    from wizard.preflight_probe import probe
+    from wizard.sshtrust import TrustStore, default_dir
+
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    journal = Journal(secrets.values() if secrets else (), path=args.journal)
+    trust = TrustStore(Path(args.trust_dir) if args.trust_dir else default_dir(),
+                       extra_known_hosts=tuple(args.known_hosts))
+    accept = _acceptor(args)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda n: _connect(spec, n, trust, args, journal, accept), spec.nodes))
+    timings["connect"] = time.monotonic() - t0
+    executors = {n.hostname: r for n, r in zip(spec.nodes, results) if not isinstance(r, Finding)}
+    conn_findings = [r for r in results if isinstance(r, Finding)]
+    try:
+        platform = PLATFORMS.get(spec.platform) or next(iter(PLATFORMS.values()))
+        packages = (*platform.packages_cluster, *platform.packages_db, *platform.packages_web,
+                    *platform.packages_zabbix)
+        devices = {n.hostname: [d for d in (spec.storage.nodes[i].disk, spec.storage.nodes[i].meta_disk) if d]
+                   for i, n in enumerate(spec.nodes) if i < len(spec.storage.nodes)}
+        t1 = time.monotonic()
+        facts = gather_both(executors, packages=packages, names=spec.hostnames, devices_by_node=devices)
+        timings["facts"] = time.monotonic() - t1
+        probes = None
+        if len(executors) == 2 and not args.no_probe:
+            t2 = time.monotonic()
+            probes = probe(spec, executors, facts, secrets, probe_sources=not args.skip_source_probe)
+            timings["probes"] = time.monotonic() - t2
+        findings = conn_findings + preflight.check(spec, facts, secrets, probes=probes, forced=set(args.force))
+        if conn_findings:
+            # A node we could not reach has no facts: say so once, via the connection finding.
+            unreachable = {f.node for f in conn_findings}
+            findings = [f for f in findings if not (f.code == "facts-missing" and f.node in unreachable)]
+    finally:
+        for ex in executors.values():
+            ex.close()
+    timings["total"] = time.monotonic() - t0
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: order[f.severity])
+    return findings, facts, journal, timings
+
+
+def format_table(findings, width: int = 100) -> str:
+    import textwrap
+
+    if not findings:
+        return "No findings: both nodes are ready.\n"
+    node_w = max([len("NODE")] + [len(f.node or "both") for f in findings])
+    code_w = max([len("CODE")] + [len(f.code) for f in findings])
+    indent = 9 + node_w + 2 + code_w + 2
+    text_w = max(width - indent, 30)
+    lines = [f"{'SEVERITY':<9}{'NODE':<{node_w + 2}}{'CODE':<{code_w + 2}}MESSAGE / FIX"]
+    for f in findings:
+        msg = textwrap.wrap(f.message, text_w) or [""]
+        fix = textwrap.wrap("fix: " + f.fix, text_w) if f.fix else []
+        lines.append(f"{f.severity:<9}{(f.node or 'both'):<{node_w + 2}}{f.code:<{code_w + 2}}{msg[0]}")
+        lines += [" " * indent + m for m in msg[1:] + fix]
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    from wizard.answers import load_answers, load_secrets
+    from wizard.errors import UserError
+    from wizard.spec import SpecError, errors, validate
+
+    answers = getattr(args, "answers", None)
+    if not answers:
+        raise UserError("preflight needs the answers file", "run: zabbix-ha preflight --answers FILE")
+    spec = load_answers(answers)
+    problems = validate(spec)
+    if errors(problems):
+        raise SpecError(problems)
+    secrets_path = getattr(args, "secrets", None)
+    secrets = load_secrets(secrets_path) if secrets_path else None
+    findings, _, journal, timings = collect(spec, secrets, args)
+    n_err = sum(f.severity == "error" for f in findings)
+    n_warn = sum(f.severity == "warning" for f in findings)
+    n_info = len(findings) - n_err - n_warn
+    if args.json:
+        json.dump({"findings": [f.as_dict() for f in findings],
+                   "summary": {"errors": n_err, "warnings": n_warn, "infos": n_info},
+                   "timings": {k: round(v, 3) for k, v in timings.items()},
+                   "commands": len(journal.entries)}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        import shutil
+
+        sys.stdout.write(format_table(findings, shutil.get_terminal_size((100, 24)).columns))
+        print(f"\n{n_err} error(s), {n_warn} warning(s), {n_info} info(s); "
+              f"{len(journal.entries)} commands in {timings['total']:.1f} s")
+    return 1 if n_err else 0
