@@ -108,7 +108,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             status = "INVALID"
         if not v.ok:
             failed += 1
-        print(f"{v.node:<16} {v.path:<48} {v.tool:<14} {status}")
+        print(f"{v.node:<12} {v.path:<46} {v.tool:<26} {status}")
         for message in ([] if v.ok else v.messages):
             print(f"    {message}")
     print(f"{len(verdicts) - failed} valid, {failed} invalid or unchecked")

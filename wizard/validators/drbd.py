@@ -197,7 +197,8 @@ def _dry_up(target: Target, drbdadm: str, conf: str, names: dict[str, str],
         messages.append(f"as {node}, 'drbdadm -d up {res_name}' printed no "
                         f"'connect {res_name} ipv4:...' command")
     if ok and connect is not None:
-        local, peer = connect.group(3), connect.group(6)
+        # drbdsetup prints IPv6 addresses bracketed (and sometimes escaped): ipv6:\[fd00::1\]:7788
+        local, peer = (connect.group(i).replace("\\", "").strip("[]") for i in (3, 6))
         mine, theirs = ctx.addresses(node), ctx.addresses(ctx.peer(node))
         if mine and local not in mine:
             ok = False
