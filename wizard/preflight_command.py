@@ -119,7 +119,6 @@ def collect(spec, secrets, args):
     from pathlib import Path
 
     from wizard import preflight
-    from wizard.facts import gather_both
     from wizard.journal import Journal
     from wizard.platforms import PLATFORMS
     from wizard.preflight import Finding
@@ -144,7 +143,10 @@ def collect(spec, secrets, args):
         devices = {n.hostname: [d for d in (spec.storage.nodes[i].disk, spec.storage.nodes[i].meta_disk) if d]
                    for i, n in enumerate(spec.nodes) if i < len(spec.storage.nodes)}
         t1 = time.monotonic()
-        facts = gather_both(executors, packages=packages, names=spec.hostnames, devices_by_node=devices)
+        facts, lost = _gather(executors, packages, spec.hostnames, devices)
+        conn_findings += lost
+        for f in lost:
+            executors.pop(f.node).close()
         timings["facts"] = time.monotonic() - t1
         probes = None
         if len(executors) == 2 and not args.no_probe:
@@ -163,6 +165,27 @@ def collect(spec, secrets, args):
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return findings, facts, journal, timings
+
+
+def _gather(executors, packages, names, devices):
+    """Facts of every reachable node; a node lost on the way becomes a finding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wizard.errors import UserError
+    from wizard.facts import gather
+    from wizard.preflight import Finding
+
+    def one(item):
+        node, ex = item
+        try:
+            return node, gather(ex, packages=packages, names=names, devices=devices.get(node, ()), node=node)
+        except UserError as exc:        # ConnectFailed, CommandTimeout, AuthFailed (sudo)
+            return node, Finding("ssh-lost", "error", node, exc.message, exc.fix, {})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(one, executors.items()))
+    facts = {n: r for n, r in results.items() if not isinstance(r, Finding)}
+    return facts, [r for r in results.values() if isinstance(r, Finding)]
 
 
 def format_table(findings, width: int = 100) -> str:

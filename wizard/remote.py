@@ -269,7 +269,16 @@ class SSHExecutor(Executor):
             self._client = self._open()
 
     def _open(self):
+        import logging
+
         import paramiko
+
+        # paramiko's transport thread logs handshake failures with a
+        # traceback to stderr; we report them ourselves, naming the host.
+        log = logging.getLogger("paramiko")
+        if not log.handlers:
+            log.addHandler(logging.NullHandler())
+            log.propagate = False
 
         from wizard.sshtrust import HostKeyChanged, ask_policy, fingerprint
 
