@@ -15,6 +15,7 @@ from textual.binding import Binding
 
 from screens.dialogs import QuitDialog
 from wizard.i18n import _
+from wizard.interactive import step_titles
 from wizard.spec import ClusterSpec, Secrets
 
 # Step order; names are stable ids (tests and start_at use them).
@@ -33,16 +34,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("done", "screens.done:DoneScreen"),
 )
 STEP_NAMES = [name for name, _target in STEPS]
-
-
-def step_titles() -> dict[str, str]:
-    return {
-        "welcome": _("Welcome"), "nodes": _("Nodes"), "disks": _("Disks"),
-        "interconnect": _("Interconnect"), "services": _("Service addresses"),
-        "zabbix": _("Zabbix"), "fencing": _("Fencing"), "review": _("Review"),
-        "preflight": _("Preflight"), "install": _("Install"),
-        "failover": _("Failover test"), "done": _("Done"),
-    }
 
 
 def _screen_class(target: str):
@@ -149,25 +140,31 @@ class WizardApp(App):
 
         return dump_answers(self.spec) + dump_secrets(self.secrets)
 
-    def action_save(self) -> None:
+    def save(self) -> list[Path]:
+        """Save answers (and secrets, 0600) where the welcome step says; raises OSError."""
         from wizard.interactive import save_all
-        from wizard.spec import errors, validate
 
         self.collect()
+        self.saved_to = save_all(self.spec, self.secrets, self.answers_out)
+        self.saved_text = self.current_text()
+        return self.saved_to
+
+    def action_save(self) -> None:
+        from wizard.spec import errors, validate
+
         try:
-            self.saved_to = save_all(self.spec, self.secrets, self.answers_out)
+            self.save()
         except OSError as exc:
             self.notify(_("Could not save to {path}: {error}").format(path=self.answers_out, error=exc.strerror),
                         severity="error", timeout=8)
             return
-        self.saved_text = self.current_text()
         left = len(errors(validate(self.spec)))
         message = _("Saved answers to {path}").format(path=self.answers_out)
         if len(self.saved_to) > 1:
             message += "\n" + _("and secrets (mode 0600) to {path}").format(path=self.saved_to[1])
         if left:
             message += "\n" + _("{n} answers still need fixing.").format(n=left)
-        self.notify(message, title=_("Saved"), timeout=6)
+        self.notify(message, title=_("Saved"), timeout=4)
 
     def unsaved(self) -> bool:
         self.collect()
@@ -180,7 +177,12 @@ class WizardApp(App):
 
         def decided(choice: str | None) -> None:
             if choice == "save":
-                self.action_save()
+                try:
+                    self.save()
+                except OSError as exc:
+                    self.notify(_("Could not save to {path}: {error}").format(
+                        path=self.answers_out, error=exc.strerror), severity="error", timeout=8)
+                    return
                 self.exit(0)
             elif choice == "discard":
                 self.exit(0)

@@ -148,6 +148,10 @@ class StepScreen(Screen):
     def _show_top(self) -> None:
         for body in self.query("#body"):
             body.scroll_home(animate=False)
+        # The first field got focus before its value was loaded: select it
+        # now, as Tab does, so typing replaces it.
+        if isinstance(self.focused, Input):
+            self.focused.action_select_all()
 
     def on_screen_resume(self) -> None:
         # Other steps may have renamed the nodes: labels follow, values stay.
@@ -184,7 +188,7 @@ class StepScreen(Screen):
         n_warn = len(problems) - n_err
         parts = []
         if n_err:
-            parts.append(_("{n} to fix").format(n=n_err))
+            parts.append(_("{n} to fix before going on").format(n=n_err))
         if n_warn:
             parts.append(_("{n} warning(s)").format(n=n_warn))
         self.query_one("#status", Static).update(" · ".join(parts))
@@ -224,10 +228,10 @@ class StepScreen(Screen):
         problems = self.check()
         errors = [p for p in problems if p.severity == "error"]
         if errors:
+            # The status line says how many; the cursor goes to the first.
+            # No pop-up: at 80x24 it would cover the fields being fixed.
             self._focus_problem(errors[0])
             self.app.bell()
-            self.notify(_("Fix the marked fields to go on ({n} left).").format(n=len(errors)),
-                        severity="warning", timeout=4)
             return
         self.app.next_step(self.NAME)
 

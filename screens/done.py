@@ -14,7 +14,7 @@ class DoneScreen(StepScreen):
     NAME = "done"
 
     def intro(self) -> str:
-        return _("The answers are complete.")
+        return _("This is as far as the wizard goes for now.")
 
     def next_label(self) -> str:
         return _("Quit")
@@ -28,18 +28,20 @@ class DoneScreen(StepScreen):
                      id="next-steps")
 
     def on_screen_resume(self) -> None:
+        # Shown on every arrival (also the first): reaching the end saves the
+        # answers, so nobody loses them by forgetting Ctrl+S.
         super().on_screen_resume()
         self._save()
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._save()
-
     def _save(self) -> None:
-        # Reaching the end saves the answers: nobody should lose them by
-        # forgetting Ctrl+S here.
         app = self.app
-        app.action_save()
+        try:
+            app.save()
+        except OSError as exc:
+            self.query_one("#saved", Prose).update(
+                _("Could not save the answers to {path}: {error}. Go back and choose another file "
+                  "on the first step.").format(path=app.answers_out, error=exc.strerror))
+            return
         lines = [_("Answers saved to {path}").format(path=app.answers_out)]
         if len(app.saved_to) > 1:
             lines.append(_("Secrets saved to {path} (mode 0600)").format(path=app.saved_to[1]))

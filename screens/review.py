@@ -41,7 +41,7 @@ class ReviewScreen(StepScreen):
                     yield Prose(_("Rerun: a diff against the installed files is not available yet."),
                                  classes="explain", id="rerun-note")
             for i in range(2):
-                with TabPane(f"node {i + 1}", id=f"node-{i}"):
+                with TabPane(_("node {n}").format(n=i + 1), id=f"node-{i}"):
                     with Horizontal(classes="files"):
                         yield OptionList(id=f"files-{i}", classes="file-list", compact=True)
                         with VerticalScroll(id=f"viewer-{i}", classes="viewer"):

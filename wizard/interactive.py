@@ -122,6 +122,17 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def step_titles() -> dict[str, str]:
+    """The steps' names as people read them (TUI title bar, plain mode headings)."""
+    return {
+        "welcome": _("Welcome"), "nodes": _("Nodes"), "disks": _("Disks"),
+        "interconnect": _("Interconnect"), "services": _("Service addresses"),
+        "zabbix": _("Zabbix"), "fencing": _("Fencing"), "review": _("Review"),
+        "preflight": _("Preflight"), "install": _("Install"),
+        "failover": _("Failover test"), "done": _("Done"),
+    }
+
+
 def under(path: str, prefix: str) -> bool:
     """Whether field `path` is `prefix` or inside it (`links` covers `links[1].prefix`)."""
     return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
@@ -537,7 +548,7 @@ def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: 
             spec = default_spec()
     for name, step in PLAIN_STEPS:
         print()
-        print(f"== {name} ==")
+        print(f"== {step_titles()[name]} ==")
         step(ask, spec, secrets)
         while True:
             problems = step_problems(spec, secrets, STEP_FIELDS[name])
