@@ -1,6 +1,7 @@
 """Capture real command outputs as fact fixtures (tests/data/facts/<set>/<key>.json).
 
-    python -m tests.preflight.capture tests/data/facts/debian12-host [--ssh user@host:port]
+    python -m tests.preflight.capture DIR [NAME...]                      # this machine
+    python -m tests.preflight.capture DIR --ssh HOST KEY KNOWN_HOSTS [NAME...]   # a node, as root
 
 Runs exactly the commands wizard.facts.gather runs (same argv), read-only,
 and stores argv, rc, stdout, stderr, one JSON file per command, the way
@@ -43,10 +44,23 @@ def load(directory: Path) -> dict[str, Raw]:
 
 def main(argv: list[str]) -> int:
     target = Path(argv[0])
-    names = argv[1:] or ["localhost"]
-    ex = LocalExecutor("capture")
-    cmds = {"clock": ["date", "+%s.%N"], **commands_for(packages=STACK, names=names)}
+    rest = argv[1:]
+    devices: list[str] = []
+    if rest[:1] == ["--ssh"]:
+        from wizard.remote import SSHExecutor
+        from wizard.sshtrust import TrustStore
+        import tempfile
+        host, key, known = rest[1:4]
+        rest = rest[4:]
+        ex = SSHExecutor(host, trust=TrustStore(Path(tempfile.mkdtemp()), extra_known_hosts=(Path(known),)),
+                         key_paths=[key])
+        devices = ["/dev/vdb", "/dev/vdc"]
+    else:
+        ex = LocalExecutor("capture")
+    names = rest or ["localhost"]
+    cmds = {"clock": ["date", "+%s.%N"], **commands_for(packages=STACK, names=names, devices=devices)}
     save(collect(ex, cmds, parallel=1), target)
+    ex.close()
     return 0
 
 

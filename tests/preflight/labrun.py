@@ -51,6 +51,7 @@ def _cli(tmp_path, capsys):
     from wizard import cli
     from wizard.lab.paths import ANSWERS_FILE, KNOWN_HOSTS, SECRETS_FILE, SSH_KEY
 
+    capsys.readouterr()                 # drop what _run printed
     rc = cli.main(["preflight", "--answers", str(ANSWERS_FILE), "--secrets", str(SECRETS_FILE), "--json",
                    "--ssh-key", str(SSH_KEY), "--known-hosts", str(KNOWN_HOSTS), "--all-ssh",
                    "--trust-dir", str(tmp_path / "cli-trust")])
