@@ -135,3 +135,18 @@ def test_gather_on_this_machine_matches_fixture_shape():
     assert f.resolution["localhost"]
     assert f.signatures["/dev/nonexistent-zbx"] is None
     assert f.problems == []
+
+
+def test_run_batch_frames_any_output_and_journals_each_command():
+    from wizard.facts import run_batch
+    from wizard.journal import Journal
+
+    ex = LocalExecutor("here", journal=Journal())
+    cmds = {"tricky": ["printf", "%s", "@@ZHA 1 0 5 5\nline\n"], "fails": ["sh", "-c", "echo oops >&2; exit 3"],
+            "empty": ["true"], "slow": ["sleep", "5"]}
+    raw = run_batch(ex, cmds, timeout=1)
+    assert raw["tricky"].stdout == "@@ZHA 1 0 5 5\nline\n" and raw["tricky"].rc == 0
+    assert (raw["fails"].rc, raw["fails"].stderr) == (3, "oops\n")
+    assert (raw["empty"].rc, raw["empty"].stdout) == (0, "")
+    assert raw["slow"].rc == 124 and "timed out" in raw["slow"].stderr
+    assert sorted(e.argv[0] for e in ex.journal.entries) == ["printf", "sh", "sleep", "true"]
