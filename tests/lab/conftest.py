@@ -62,14 +62,25 @@ class LabHandle:
 
 
 class _LabManager:
+    """One per process (modules outside tests/lab import the fixtures, and
+    each import would otherwise make its own session fixture and lab)."""
+
     def __init__(self) -> None:
         self.current: LabHandle | None = None
         self.modules_served = 0
         self.timings: list[tuple[str, float]] = []
+        self.session_fd: int | None = None
 
     def get(self, flavour: str, module: str) -> LabHandle:
         from wizard.lab import lab, state
 
+        if self.session_fd is None:
+            # A second test session on this machine waits here (bounded) rather
+            # than taking down the lab this one is using.
+            from wizard.lab.lock import acquire
+            from wizard.lab.paths import RUN_DIR
+
+            self.session_fd = acquire(RUN_DIR / "tests.lock", timeout=3600, what="the lab test session")
         if self.current is None or self.current.flavour != flavour:
             started = time.monotonic()
             lab.down(log=lambda _msg: None)
@@ -85,20 +96,27 @@ class _LabManager:
         return self.current
 
     def close(self) -> None:
+        import os
+
         from wizard.lab import lab
 
         if self.current is not None:
             lab.down(log=lambda _msg: None)
             self.current = None
+            for what, secs in self.timings:
+                print(f"[lab timing] {what}: {secs:.1f} s")
+        if self.session_fd is not None:
+            os.close(self.session_fd)
+            self.session_fd = None
+
+
+_MANAGER = _LabManager()
 
 
 @pytest.fixture(scope="session")
 def _lab_manager():
-    manager = _LabManager()
-    yield manager
-    manager.close()
-    for what, secs in manager.timings:
-        print(f"[lab timing] {what}: {secs:.1f} s")
+    yield _MANAGER
+    _MANAGER.close()
 
 
 @pytest.fixture(scope="module")

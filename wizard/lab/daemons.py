@@ -46,7 +46,7 @@ def stop(name: str, term_wait: float = 5) -> None:
         return
     stop_pid(info["pid"], info["marker"], term_wait=term_wait)
     path.unlink(missing_ok=True)
-    _reap()
+    _reap(info["pid"])
 
 
 def stop_all() -> list[str]:
@@ -58,10 +58,10 @@ def stop_all() -> list[str]:
     return stopped
 
 
-def _reap() -> None:
-    """Collect exited children so they do not linger as zombies."""
+def _reap(pid: int) -> None:
+    """Collect our exited child so it does not linger as a zombie (only that
+    pid: other children of this process belong to other code)."""
     try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
+        os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        pass
+        pass   # not our child (started by an earlier run) or already collected

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from wizard.lab import state
-from wizard.lab.lab import _backend, layout_of, require_host
+from wizard.lab.lab import LAB_LOCK, LOCK_WAIT, _backend, layout_of, require_host
+from wizard.lab.lock import locked
 
 INTERCONNECTS = ("ic1", "ic2")
 
 
 def inject(fault: str, node: str, link: str | None = None, log=print) -> None:
     require_host()
+    with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
+        _inject(fault, node, link, log)
+
+
+def _inject(fault: str, node: str, link: str | None, log) -> None:
     st = state.require()
     layout = layout_of(st)
     backend = _backend(st.flavour)

@@ -12,6 +12,7 @@ from pathlib import Path
 from wizard.errors import EnvironmentProblem, UserError
 from wizard.lab import daemons, network, state
 from wizard.lab.image import Image, ensure_image
+from wizard.lab.lock import locked
 from wizard.lab.network import NETWORKS, Layout
 from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, RUN_DIR, WORK_DIR
 from wizard.lab.proc import LabError, run, wait_until
@@ -39,8 +40,17 @@ def _backend(flavour: str):
     raise UserError(f"unknown lab flavour {flavour!r}", "use --flavour vm or --flavour container")
 
 
+LAB_LOCK = RUN_DIR / "lab.lock"
+LOCK_WAIT = 900
+
+
 def up(flavour: str = "vm", log=print, fencing: bool = True) -> state.LabState:
     require_host()
+    with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
+        return _up(flavour, log, fencing)
+
+
+def _up(flavour: str, log, fencing: bool) -> state.LabState:
     if flavour not in FLAVOURS:
         raise UserError(f"unknown lab flavour {flavour!r}", "use --flavour vm or --flavour container")
     existing = state.load()
@@ -48,7 +58,7 @@ def up(flavour: str = "vm", log=print, fencing: bool = True) -> state.LabState:
         if existing.ready:
             raise UserError(f"a {existing.flavour} lab is already up", "use it, or `zabbix-ha lab down` first")
         log("a half-made lab is left from an earlier run; removing it first")
-        down(log=lambda _msg: None)
+        _down(log=lambda _msg: None)
     backend = _backend(flavour)
     started = time.monotonic()
     image, build_secs = ensure_image(log)
@@ -83,7 +93,7 @@ def up(flavour: str = "vm", log=print, fencing: bool = True) -> state.LabState:
         state.save(st)
     except BaseException:
         log("lab up failed; cleaning up what it created")
-        down(log=lambda _msg: None)
+        _down(log=lambda _msg: None)
         raise
     log(f"both nodes answer SSH: {', '.join(layout.node_address('mgmt', n) for n in NODES)}"
         f" ({flavour}{', ' + st.accel if st.accel else ''}; boot to SSH-ready {timings['boot_to_ssh_s']:.1f} s,"
@@ -112,6 +122,11 @@ def layout_of(st: state.LabState) -> Layout:
 def down(log=print) -> list[str]:
     """Remove everything the lab made: from the state file and by prefix sweep."""
     require_host()
+    with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
+        return _down(log)
+
+
+def _down(log) -> list[str]:
     removed: list[str] = []
     st = state.load()
     from wizard.lab import ctlab, vmlab
@@ -120,7 +135,16 @@ def down(log=print) -> list[str]:
     removed += [f"process {name}" for name in daemons.stop_all()]
     removed += [f"link {name}" for name in network.remove_all_links()]
     if WORK_DIR.exists():
-        shutil.rmtree(WORK_DIR)
+        # Never delete through a mount point (a container root still mounted).
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f if line.split()[4].startswith(str(WORK_DIR) + "/")]
+        if mounts:
+            raise LabError(f"still mounted, not removing {WORK_DIR}: {', '.join(mounts)}",
+                           "stop whatever uses these mounts, then run `zabbix-ha lab down` again")
+        try:
+            shutil.rmtree(WORK_DIR)
+        except OSError as exc:
+            raise LabError(f"could not remove {WORK_DIR}: {exc}", "run `zabbix-ha lab down` again") from None
         removed.append(f"dir {WORK_DIR}")
     for path in (KNOWN_HOSTS, ANSWERS_FILE, state.STATE_FILE, RUN_DIR / "secrets.yaml"):
         if path.exists():
@@ -152,6 +176,11 @@ def status() -> dict:
 def reset(log=print, nodes=NODES) -> float:
     """Power the nodes off, give them fresh disks and identity, boot, wait for SSH."""
     require_host()
+    with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
+        return _reset(log, nodes)
+
+
+def _reset(log, nodes) -> float:
     st = state.require()
     layout = layout_of(st)
     backend = _backend(st.flavour)

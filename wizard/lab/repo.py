@@ -22,6 +22,7 @@ from pathlib import Path
 
 from wizard.lab import daemons
 from wizard.lab.image import Image
+from wizard.lab.lock import locked
 from wizard.lab.network import Layout
 from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE, WORK_DIR
 from wizard.lab.proc import LabError, run, wait_until
@@ -71,6 +72,13 @@ def ensure_repo(image: Image, log) -> tuple[Repo, float | None]:
     repo = Repo(CACHE_DIR / f"repo-{repo_hash(image)}")
     if repo.ready():
         return repo, None
+    with locked(CACHE_DIR / ".build.lock", timeout=1800, what="the local repository build"):
+        if repo.ready():
+            return repo, None
+        return repo, _build(repo, image, log)
+
+
+def _build(repo: Repo, image: Image, log) -> float:
     started = time.monotonic()
     tmp = repo.dir.with_name(repo.dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -112,7 +120,7 @@ def ensure_repo(image: Image, log) -> tuple[Repo, float | None]:
     (tmp / "complete").write_text(f"{len(debs)} packages, {size / 2**20:.0f} MiB\n")
     tmp.rename(repo.dir)
     log(f"local apt repository: {len(debs)} packages, {size / 2**20:.0f} MiB")
-    return repo, time.monotonic() - started
+    return time.monotonic() - started
 
 
 def serve(repo: Repo, layout: Layout) -> str:

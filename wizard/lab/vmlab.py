@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 from wizard.lab import daemons, ipmi, network, vm
 from wizard.lab.image import Image
 from wizard.lab.network import Layout
-from wizard.lab.paths import NODES, WORK_DIR
+from wizard.lab.paths import NODES
 from wizard.lab.proc import run
 from wizard.lab.state import LabState
 
@@ -76,7 +74,4 @@ def destroy() -> list[str]:
         daemons.stop(f"bmc-{node}")
     # qemu instances started by a BMC's `power on` are ours too: their pid files are in the node dirs.
     vm.stop_all()
-    nodes_dir = WORK_DIR / "nodes"
-    if nodes_dir.exists():
-        shutil.rmtree(nodes_dir)
     return removed
