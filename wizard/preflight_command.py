@@ -75,7 +75,9 @@ def _connect(spec, node, trust, args, journal, accept):
         try:
             return connect(node, trust, accept_host_key=accept, journal=journal)
         except AuthFailed:
-            if not sys.stdin.isatty():
+            # Prompt only on a terminal and never in --json mode (the TUI calls
+            # collect() with json=True from a worker thread: it must not prompt).
+            if not sys.stdin.isatty() or getattr(args, "json", False):
                 raise
             import getpass
 
