@@ -109,3 +109,13 @@ def test_tui_shows_the_welcome_step_like_the_source_tree_and_quits(binary, workd
     # Nothing changed yet: Ctrl+Q quits at once, exit status 0.
     frozen.keys("C-q")
     frozen.wait_for("zabbix-ha exited 0", timeout=30)
+
+
+def test_plain_mode_asks_its_first_question_and_ctrl_c_exits_130(binary, workdir, terminals):
+    """--plain (questionary/prompt_toolkit, frozen) for serial consoles."""
+    plain = terminals("zha-plain", binary_env())
+    plain.start([str(binary.path), "--plain"], workdir)
+    plain.wait_for("Start from", "a new cluster", timeout=START_TIMEOUT)
+    plain.keys("C-c")
+    plain.wait_for("zabbix-ha: interrupted", "zabbix-ha exited 130", timeout=30)
+    assert "Traceback" not in plain.capture()
