@@ -150,3 +150,23 @@ def test_run_batch_frames_any_output_and_journals_each_command():
     assert (raw["empty"].rc, raw["empty"].stdout) == (0, "")
     assert raw["slow"].rc == 124 and "timed out" in raw["slow"].stderr
     assert sorted(e.argv[0] for e in ex.journal.entries) == ["printf", "sh", "sleep", "true"]
+
+
+@pytest.mark.parametrize("node,address,loaded", [("node1", "10.213.0.11", "8.4.11"),
+                                                  ("node2", "10.213.0.12", None)])   # node2: module not loaded yet
+def test_debian12_vm_lab_node_with_real_drbd(node, address, loaded):
+    # Captured over SSH from the VM lab (Debian 12 kernel 6.1, in-tree DRBD 8.4).
+    f = facts_from_raw(node, load(DATA / f"debian12-vm-lab-{node}"))
+    assert f.problems == []
+    assert (f.os.platform_id, f.kernel, f.hostname) == ("debian12", "6.1.0-50-amd64", node)
+    assert f.drbd.module_available and f.drbd.module_version == "8.4.11" and f.drbd.loaded_version == loaded
+    assert f.drbd.minors == ()
+    assert f.time == fp.TimeSync(True, False, False, "Etc/UTC")
+    disks = {d.name: d for d in f.block_devices}
+    assert disks["vdb"].size == 512 * 2**20 and disks["vdc"].size == 136 * 2**20
+    assert disks["vda"].fstype == "ext4" and disks["vda"].mountpoints == ("/",)    # udev here: lsblk knows
+    assert f.signatures == {"/dev/vdb": (), "/dev/vdc": ()}
+    assert f.interface_with(address)[0].name == "eth0"
+    assert f.resolution == {"node1": ("10.213.0.11",), "node2": ("10.213.0.12",)}
+    assert [(l.proto, l.port, l.process) for l in f.listeners] == [("tcp", 22, "sshd"), ("tcp", 22, "sshd")]
+    assert f.state.service("corosync") == "inactive" and f.state.apt_uris == ("http://10.213.0.1:8080/debian",)
