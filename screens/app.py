@@ -67,6 +67,7 @@ class WizardApp(App):
         self.source_key = "loaded" if source else "new"   # which welcome choice the answers came from
         self._initial = (copy.deepcopy(spec), copy.deepcopy(self.secrets), source)
         self.saved_to: list[Path] = []
+        self.accepted_host_keys: list[str] = []   # SSH host keys the person confirmed this session
 
     # -- steps -------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -47,3 +47,35 @@ class QuitDialog(ModalScreen[QuitChoice]):
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
         self.dismiss({"save": "save", "discard": "discard"}.get(event.button.id or ""))
+
+
+class TrustHostKeyDialog(ModalScreen[bool]):
+    """First contact with a node: trust its SSH host key only after comparing it."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "refuse", _("Do not trust"))]
+
+    def __init__(self, node: str, key_type: str, fingerprint: str) -> None:
+        super().__init__()
+        self.node, self.key_type, self.fingerprint = node, key_type, fingerprint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Prose(_("First contact with {node}").format(node=self.node), id="question")
+            yield Prose(_("Its SSH host key is {type} {fingerprint}.\nCompare it with the output of "
+                          "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node's console. "
+                          "Trust it only if they match.").format(type=self.key_type, fingerprint=self.fingerprint),
+                        id="explain")
+            with Horizontal(id="buttons"):
+                yield Button(_("Do not trust"), id="refuse", compact=True)
+                yield Button(_("They match: trust it"), id="trust", compact=True, variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#refuse", Button).focus()
+
+    def action_refuse(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "trust")

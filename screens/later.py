@@ -1,4 +1,4 @@
-"""Steps whose core is built by other issues: preflight, install, failover test.
+"""Steps whose core is built by other issues: install, failover test.
 
 Until their core module exists each says so plainly and shows no made-up
 results; the person can still look ahead and go back to save the answers.
@@ -42,22 +42,6 @@ class LaterStep(StepScreen):
 
     def problems(self):
         return []
-
-
-class PreflightScreen(LaterStep):
-    NAME = "preflight"
-    MODULES = ("wizard.preflight", "wizard.facts", "wizard.remote")
-
-    def intro(self) -> str:
-        return _("Preflight checks both servers against the answers before anything changes.")
-
-    def what(self) -> str:
-        return _("It connects to both nodes, discovers disks, addresses, packages and time sync, "
-                 "and lists every finding with its fix. Errors block going on.")
-
-    def unavailable(self) -> str:
-        return _("Preflight is not available yet: no checks were run, so nothing is known about "
-                 "the servers.")
 
 
 class InstallScreen(LaterStep):

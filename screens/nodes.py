@@ -34,8 +34,9 @@ class NodesScreen(StepScreen):
             yield FieldRow(f"nodes[{i}].address", _("Management address"), text_input(id=f"address-{i}"))
             yield FieldRow(f"nodes[{i}].ssh_user", _("SSH user"), text_input(id=f"ssh-user-{i}"))
             yield FieldRow(f"nodes[{i}].ssh_port", _("SSH port"), text_input(integer=True, id=f"ssh-port-{i}"))
-        yield Prose(_("SSH login (password or key) is not part of the answers yet: it comes with "
-                       "discovery and install, which are not available yet."), classes="note")
+        yield Prose(_("SSH login: the wizard logs in with zabbix-ha's own key. It cannot ask for the "
+                      "SSH password yet: the first time, run `zabbix-ha preflight --answers FILE` in a "
+                      "shell; it asks the password once and installs the key."), classes="note")
         yield Prose(_("Cluster"), classes="section")
         yield FieldRow("secrets.hacluster_password", _("hacluster password"),
                        text_input(password=True, id="hacluster-password"),

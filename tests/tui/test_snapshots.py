@@ -25,8 +25,10 @@ def snap_app(tmp_path, monkeypatch, example_spec):
     # yet", whatever modules the tree holds today.
     import screens.disks
     import screens.later
+    import screens.preflight
 
     monkeypatch.setattr(screens.later, "available", lambda *modules: False)
+    monkeypatch.setattr(screens.preflight, "available", lambda *modules: False)
     monkeypatch.setattr(screens.disks, "discovery_available", lambda: False)
 
     def make(start_at: str, secrets=True):
@@ -77,3 +79,23 @@ def test_fencing_none_at_80x24(snap_compare, snap_app):
         await pilot.press("down", "down", "enter")
 
     assert snap_compare(snap_app("fencing"), terminal_size=(80, 24), run_before=none)
+
+
+def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
+    import screens.preflight as pf
+    from wizard.preflight import Finding
+
+    findings = [Finding("disk-in-use", "error", "zbx-node1", "/dev/sda6 is mounted on /data",
+                        "choose an unused partition or unmount it"),
+                Finding("time-offset", "warning", "zbx-node2", "the clock is 3 s off", "enable chrony"),
+                Finding("probe-skipped", "info", None, "the source address was not probed", "")]
+    monkeypatch.setattr(pf, "available", lambda *modules: True)
+    monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
+    monkeypatch.setattr(pf, "run_collect", lambda *args: (findings, 42, 3.2))
+
+    async def run(pilot):
+        pilot.app.screen.start()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=run)
