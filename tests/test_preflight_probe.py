@@ -88,9 +88,12 @@ def test_vip_in_use_seen_by_ping(executors):
 
 
 def test_parse_neigh_arp_without_ping():
-    text = "ping=1\n192.168.10.10 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n"
-    assert parse_neigh("192.168.10.10", N1, text).in_use
-    assert not parse_neigh("192.168.10.10", N1, "ping=1\n192.168.10.10 dev eth0 FAILED\n").in_use
+    text = ("ping 192.168.10.10 1\nping 192.168.10.20 1\n@@ 192.168.10.10\n"
+            "192.168.10.10 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n@@ 192.168.10.20\n"
+            "192.168.10.20 dev eth0 FAILED\n")
+    vip, src = parse_neigh(N1, text)
+    assert (vip.address, vip.answers_ping, vip.answers_arp, vip.in_use) == ("192.168.10.10", False, True, True)
+    assert (src.address, src.in_use) == ("192.168.10.20", False)
 
 
 def test_ipmi_probe_uses_stdin_and_reports_missing_agent(executors):

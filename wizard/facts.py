@@ -230,9 +230,14 @@ def run_batch(executor, commands: dict[str, list[str]], *, timeout: float = FACT
         cmd = shlex.join(["timeout", "-k", "2", f"{timeout:g}", *commands[key]])
         lines.append(f'( {cmd} >"$d/{i}.o" 2>"$d/{i}.e" </dev/null; echo $? >"$d/{i}.rc" ) &')
     lines.append("wait")
-    for i in range(len(keys)):
-        lines.append(f'printf "@@ZHA {i} %s %s %s\\n" "$(cat "$d/{i}.rc")" "$(wc -c <"$d/{i}.o")" '
-                     f'"$(wc -c <"$d/{i}.e")"; cat "$d/{i}.o" "$d/{i}.e"')
+    # Framing with as few processes as possible (each fork is slow on a busy or
+    # emulated node): exit codes via the `read` builtin, all sizes from one wc,
+    # all bodies from one cat.
+    files = " ".join(f'"$d/{i}.o" "$d/{i}.e"' for i in range(len(keys)))
+    lines += ["echo @@ZHA-RC",
+              f'for i in {" ".join(str(i) for i in range(len(keys)))}; do '
+              'read rc <"$d/$i.rc" 2>/dev/null || rc=125; echo "$rc"; done',
+              "echo @@ZHA-WC", f"wc -c {files}", "echo @@ZHA-BODY", f"cat {files}"]
     script = "\n".join(lines) + "\n"
     before = time.time()
     r = executor.run(["sh", "-s"], input=script, check=False, timeout=timeout + 10, log=False)
@@ -248,28 +253,26 @@ def run_batch(executor, commands: dict[str, list[str]], *, timeout: float = FACT
 
 def parse_batch(stdout: str, keys: list[str], commands: dict[str, list[str]], before: float,
                 after: float) -> dict[str, Raw]:
-    """Split run_batch's framed output (pure; byte counts, so any content is safe)."""
+    """Split run_batch's output (pure): exit codes, then byte counts, then the bodies back to back."""
     data = stdout.encode()
+    n = len(keys)
+    try:
+        head, body = data.split(b"@@ZHA-BODY\n", 1)
+        rc_part, wc_part = head.split(b"@@ZHA-WC\n", 1)
+        rcs = [int(x) for x in rc_part.split(b"@@ZHA-RC\n", 1)[1].split()[:n]]
+        sizes = [int(line.split()[0]) for line in wc_part.splitlines()[:2 * n]]
+    except (ValueError, IndexError):
+        return {}
+    if len(rcs) != n or len(sizes) != 2 * n:
+        return {}
     out: dict[str, Raw] = {}
     pos = 0
-    for _ in range(len(keys)):
-        start = data.find(b"@@ZHA ", pos)
-        if start < 0:
-            break
-        end = data.find(b"\n", start)
-        try:
-            _, idx, rc, n_out, n_err = data[start:end].decode().split()
-            idx, rc, n_out, n_err = int(idx), int(rc), int(n_out), int(n_err)
-        except ValueError:
-            break
-        body = end + 1
-        key = keys[idx]
-        stdout_s = data[body:body + n_out].decode(errors="replace")
-        stderr_s = data[body + n_out:body + n_out + n_err].decode(errors="replace")
-        if rc == 124:
-            stderr_s += "timed out"
-        out[key] = Raw(tuple(commands[key]), rc, stdout_s, stderr_s, before, after)
-        pos = body + n_out + n_err
+    for i, key in enumerate(keys):
+        o = body[pos:pos + sizes[2 * i]]
+        e = body[pos + sizes[2 * i]:pos + sizes[2 * i] + sizes[2 * i + 1]]
+        pos += sizes[2 * i] + sizes[2 * i + 1]
+        err = e.decode(errors="replace") + ("timed out" if rcs[i] == 124 else "")
+        out[key] = Raw(tuple(commands[key]), rcs[i], o.decode(errors="replace"), err, before, after)
     return out
 
 

@@ -100,8 +100,10 @@ print "FAIL $_ " . ($err{$_} || "no answer") . "\n" for keys %pending;
 exit(%pending ? 1 : 0);
 '''
 
-# $1 = address. ping, then what ARP learnt: a silent host still answers ARP.
-NEIGH_SCRIPT = 'ping -c1 -W1 -- "$1" >/dev/null 2>&1; echo "ping=$?"; ip neigh show to "$1" 2>/dev/null; true'
+# For each address given: ping, then what ARP learnt (a silent host still
+# answers ARP). All addresses pinged at once, so the wait is one second.
+NEIGH_SCRIPT = ('for a in "$@"; do ( ping -c1 -W1 -- "$a" >/dev/null 2>&1; echo "ping $a $?" ) & done; wait; '
+                'for a in "$@"; do echo "@@ $a"; ip neigh show to "$a" 2>/dev/null; done; true')
 
 # $1 host, $2 port: a bare TCP connect (bash's /dev/tcp; no curl needed).
 TCP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2" && echo open'
@@ -152,15 +154,21 @@ class Probes:
 # ---------------------------------------------------------------------------
 # pure parsers
 
-def parse_neigh(address: str, node: str, text: str) -> AddressUse:
-    ping = False
-    arp = False
+def parse_neigh(node: str, text: str) -> list[AddressUse]:
+    """NEIGH_SCRIPT's output -> one AddressUse per address."""
+    ping: dict[str, bool] = {}
+    arp: dict[str, bool] = {}
+    current = None
     for line in text.splitlines():
-        if line.startswith("ping="):
-            ping = line.strip() == "ping=0"
-        elif "lladdr" in line and not any(s in line for s in ("FAILED", "INCOMPLETE")):
-            arp = True
-    return AddressUse(address, node, ping, arp)
+        parts = line.split()
+        if line.startswith("ping ") and len(parts) == 3:
+            ping[parts[1]] = parts[2] == "0"
+        elif line.startswith("@@ ") and len(parts) == 2:
+            current = parts[1]
+            arp.setdefault(current, False)
+        elif current and "lladdr" in line and not any(x in line for x in ("FAILED", "INCOMPLETE")):
+            arp[current] = True
+    return [AddressUse(a, node, ping.get(a, False), arp.get(a, False)) for a in dict.fromkeys([*ping, *arp])]
 
 
 def parse_fence(node: str, rc: int, stdout: str, stderr: str) -> ReachResult:
@@ -306,20 +314,18 @@ def _mtu(facts_by_node, node: str, address: str) -> int | None:
 
 
 def address_use(spec: ClusterSpec, executors: dict) -> list[AddressUse]:
-    """Does anyone answer on the VIP / source address? Asked from every node."""
+    """Does anyone answer on the VIP / source address? Asked from every node, one round trip each."""
     addrs = list(dict.fromkeys(a for a in (spec.services.vip, spec.services.effective_source) if a))
-    jobs = [(a, n) for a in addrs for n in spec.hostnames]
 
-    def one(job):
-        address, node = job
+    def one(node):
         try:
-            r = executors[node].run(["sh", "-c", NEIGH_SCRIPT, "zabbix-ha-neigh", address], check=False, timeout=6)
-            return parse_neigh(address, node, r.stdout)
+            r = executors[node].run(["sh", "-c", NEIGH_SCRIPT, "zabbix-ha-neigh", *addrs], check=False, timeout=8)
+            return parse_neigh(node, r.stdout)
         except Exception:
-            return AddressUse(address, node, False, False)
+            return [AddressUse(a, node, False, False) for a in addrs]
 
-    with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
-        return list(pool.map(one, jobs))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [u for uses in pool.map(one, spec.hostnames) for u in uses]
 
 
 def ipmi(spec: ClusterSpec, executors: dict, secrets: Secrets | None) -> list[ReachResult]:
