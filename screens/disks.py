@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import RadioButton, RadioSet, Select, Static
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, RadioButton, RadioSet, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
@@ -17,12 +20,74 @@ MODES = ("indexed", "flexible", "internal")
 
 def discovery_available() -> bool:
     """Discovery needs the facts and remote modules (their own issue)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("wizard.facts", "wizard.remote"))
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("wizard.facts", "wizard.remote", "wizard.sshtrust"))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def in_use(dev) -> str:
+    """Why a device is not free, in a few words ("" when it looks unused)."""
+    if dev.mountpoints:
+        return _("mounted {where}").format(where=",".join(dev.mountpoints))
+    if dev.children:
+        return _("holds {names}").format(names=",".join(dev.children))
+    if dev.fstype:
+        return _("has {fs}").format(fs=dev.fstype)
+    if dev.ro:
+        return _("read-only")
+    return ""
+
+
+def discover(spec, ssh_key: str, known_hosts: list[str], accepted: list[str]) -> dict:
+    """{hostname: [BlockDevice] or error text} for both nodes; blocking (SSH)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from wizard.errors import UserError
+    from wizard.facts import block_devices
+    from wizard.remote import LocalExecutor, SSHExecutor
+    from wizard.sshtrust import TrustStore, default_dir
+
+    trust = TrustStore(default_dir(), extra_known_hosts=tuple(Path(p) for p in known_hosts))
+
+    def one(i):
+        node = spec.nodes[i]
+        try:
+            if i == 0 and _is_local(node.address):
+                executor = LocalExecutor(node.hostname)
+            else:
+                executor = SSHExecutor(node.address, trust=trust, node=node.hostname, port=node.ssh_port,
+                                       user=node.ssh_user, key_paths=[ssh_key],
+                                       accept_host_key=lambda info: info.fingerprint in accepted)
+            with executor:
+                return node.hostname, block_devices(executor)
+        except UserError as exc:
+            return node.hostname, str(exc)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, range(min(2, len(spec.nodes)))))
+
+
+def _is_local(address: str) -> bool:
+    try:
+        from wizard.preflight_command import _is_local as core_is_local
+    except ImportError:
+        return False
+    return core_is_local(address)
 
 
 class DisksScreen(StepScreen):
     NAME = "disks"
+    CSS_PATH = "disks.tcss"
     PREFIXES = STEP_FIELDS["disks"]
+    BINDINGS = [*StepScreen.BINDINGS, Binding("m", "pick_meta", _("Meta-data partition"), show=False)]
 
     def intro(self) -> str:
         return _("The partition DRBD mirrors between the nodes; the database lives on it. "
@@ -30,8 +95,13 @@ class DisksScreen(StepScreen):
 
     def compose_form(self) -> ComposeResult:
         if discovery_available():
-            yield Prose(_("Disk discovery is installed but this wizard does not call it yet: "
-                           "type the device paths."), classes="unavailable", id="discovery")
+            with Horizontal(id="discover-bar"):
+                yield Button(_("Discover disks"), id="discover", compact=True)
+                yield Prose(_("Lists both nodes' block devices (read-only). Or type the paths below."),
+                            id="discover-status")
+            yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+            yield Prose(_("On a row: Enter = data partition, m = meta-data partition of that node."),
+                        id="devices-hint", classes="explain")
         else:
             yield Prose(_("Disk discovery is not available yet, so the wizard cannot list the "
                            "nodes' block devices. Type the device paths (see `lsblk` on each node)."),
@@ -64,6 +134,85 @@ class DisksScreen(StepScreen):
 
     def on_radio_set_changed(self) -> None:
         self._sync_mode()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # The table and its key hint appear with the first discovery results.
+        for widget in self.query("#devices, #devices-hint"):
+            widget.display = False
+
+    # -- discovery -------------------------------------------------------------
+    @on(Button.Pressed, "#discover")
+    def _discover_pressed(self) -> None:
+        from screens.preflight import ssh_login
+
+        key, known_hosts = ssh_login(self.app)
+        status = self.query_one("#discover-status", Prose)
+        if key is None:
+            status.update(_("No SSH key of zabbix-ha yet: run `zabbix-ha preflight --answers FILE` once in a "
+                            "shell (it asks the SSH password once), or type the paths below."))
+            self.app.bell()
+            return
+        self.to_spec(self.app.spec, self.app.secrets)
+        status.update(_("Asking both nodes for their block devices…"))
+        self.query_one("#discover", Button).disabled = True
+        self._discover(self.app.spec, key, known_hosts, list(self.app.accepted_host_keys))
+
+    @work(thread=True, exclusive=True, group="discover")
+    def _discover(self, spec, key, known_hosts, accepted) -> None:
+        import copy
+
+        result = discover(copy.deepcopy(spec), key, known_hosts, accepted)
+        self.app.call_from_thread(self._show_devices, result)
+
+    def _show_devices(self, result: dict) -> None:
+        self.query_one("#discover", Button).disabled = False
+        table = self.query_one("#devices", DataTable)
+        table.clear(columns=True)
+        table.add_columns(_("Node"), _("Device"), _("Size"), _("Use"))
+        self._rows: dict[str, tuple[int, str]] = {}
+        problems = []
+        names = [n.hostname for n in self.app.spec.nodes[:2]]
+        for host, devices in result.items():
+            if isinstance(devices, str):
+                problems.append(devices)
+                continue
+            index = names.index(host) if host in names else 0
+            for dev in devices:
+                if dev.type in ("rom", "loop"):
+                    continue
+                key = f"{host}:{dev.path}"
+                self._rows[key] = (index, dev.path)
+                table.add_row(host, dev.path, _size(dev.size), in_use(dev) or _("free"), key=key)
+        table.display = bool(self._rows)
+        self.query_one("#devices-hint").display = bool(self._rows)
+        status = _("{n} devices found.").format(n=len(self._rows))
+        if problems:
+            status += " " + " ".join(problems)
+        self.query_one("#discover-status", Prose).update(status)
+        if self._rows:
+            table.focus()
+
+    def _pick(self, field: str) -> None:
+        table = self.query_one("#devices", DataTable)
+        if not getattr(self, "_rows", None) or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        index, path = self._rows[key]
+        target = self.query_one(f"#{field}-{index}")
+        target.value = path
+        self.check()
+        self.notify(_("{node}: {what} is {path}").format(
+            node=self.app.spec.nodes[index].hostname, path=path,
+            what=_("data partition") if field == "disk" else _("meta-data partition")), timeout=3)
+
+    @on(DataTable.RowSelected, "#devices")
+    def _selected(self) -> None:
+        self._pick("disk")
+
+    def action_pick_meta(self) -> None:
+        if self.focused is not None and self.focused.id == "devices":
+            self._pick("meta-disk")
 
     def _mode(self) -> str:
         pressed = self.query_one("#meta-mode", RadioSet).pressed_button
