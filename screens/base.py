@@ -103,7 +103,8 @@ class StepScreen(Screen):
     def __init__(self) -> None:
         super().__init__(name=self.NAME)
         self._shown: list[Problem] = []
-        self._checked = False       # errors are shown after the first leave/blur
+        self._checked = False       # after a Next: every problem is shown
+        self._touched: set[str] = set()   # fields the person has left
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -193,23 +194,36 @@ class StepScreen(Screen):
             parts.append(_("{n} warning(s)").format(n=n_warn))
         self.query_one("#status", Static).update(" · ".join(parts))
 
-    def check(self) -> list[Problem]:
-        self._checked = True
+    def check(self, everything: bool = True) -> list[Problem]:
+        """Validate the step; show every problem, or (on leaving a field)
+        only those of fields the person has already been through."""
+        if everything:
+            self._checked = True
         problems = self.problems()
-        self.show_problems(problems)
+        if self._checked:
+            self.show_problems(problems)
+        else:
+            rows = list(self.query(FieldRow))
+            self.show_problems([p for p in problems
+                                if (row := _row_for(rows, p.field)) is not None and row.path in self._touched])
         return problems
 
     @on(DescendantBlur)
-    def _recheck_on_blur(self) -> None:
-        # Leaving a field shows what is wrong with it; typing does not nag.
-        if self.app.is_running and self.is_current:
-            self.check()
+    def _recheck_on_blur(self, event: DescendantBlur) -> None:
+        # Leaving a field shows what is wrong with it (and with the fields
+        # left before); fields not reached yet and typing do not nag.
+        if not (self.app.is_running and self.is_current):
+            return
+        row = next((a for a in event.widget.ancestors_with_self if isinstance(a, FieldRow)), None)
+        if row is not None:
+            self._touched.add(row.path)
+        self.check(everything=False)
 
     @on(Input.Changed)
     def _recheck_while_fixing(self) -> None:
         # Once an error shows, it disappears as soon as the value is right.
         if self._shown:
-            self.check()
+            self.check(everything=False)
 
     @on(Input.Submitted)
     def _enter_moves_on(self) -> None:

@@ -201,7 +201,8 @@ class DisksScreen(StepScreen):
         index, path = self._rows[key]
         target = self.query_one(f"#{field}-{index}")
         target.value = path
-        self.check()
+        self._touched.add(f"storage.nodes[{index}].{'disk' if field == 'disk' else 'meta_disk'}")
+        self.check(everything=False)
         self.notify(_("{node}: {what} is {path}").format(
             node=self.app.spec.nodes[index].hostname, path=path,
             what=_("data partition") if field == "disk" else _("meta-data partition")), timeout=3)

@@ -54,7 +54,7 @@ class InterconnectScreen(StepScreen):
         yield Button(_("Add a link"), id="add-link", compact=True)
         yield Prose(_("Replication"), classes="section")
         yield FieldRow("storage.replication_link", _("DRBD replicates over"),
-                       Select([], allow_blank=True, compact=True, id="replication"),
+                       Select([("", 0)], allow_blank=False, compact=True, id="replication"),
                        hint=_("best: a dedicated back-to-back link"))
         yield Prose("", id="advice", classes="note")
 

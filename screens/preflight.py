@@ -102,7 +102,7 @@ class PreflightScreen(StepScreen):
     def problems(self):
         return []
 
-    def check(self):
+    def check(self, everything: bool = True):
         # The answers were checked on the earlier steps; here the status line
         # belongs to the findings and leaving a widget must not clear it.
         return []

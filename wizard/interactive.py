@@ -347,11 +347,13 @@ def _plain_disks(ask: LinePrompts, spec, secrets, only=None) -> None:
     want = _wants(only)
     s = spec.storage
     if want("storage.meta_disk_mode"):
+        print(_("A dedicated meta-data partition is recommended: an image backup of the data partition "
+                "then restores cleanly, and indexed slots let several mirrors share it. Internal meta-data "
+                "needs no extra partition, but a restore of the data partition loses it (re-create, full resync)."))
         s.meta_disk_mode = ask.select(_("DRBD meta-data"), [
-            (_("dedicated partition, indexed slot (recommended: image backups restore cleanly, "
-               "mirrors can share it)"), "indexed"),
+            (_("dedicated partition, indexed slot (recommended)"), "indexed"),
             (_("dedicated partition, whole (flexible)"), "flexible"),
-            (_("internal (no extra partition; a restore needs the meta-data re-created)"), "internal"),
+            (_("internal, at the end of the data partition"), "internal"),
         ], s.meta_disk_mode)
     while len(s.nodes) < 2:
         s.nodes.append(NodeDisks(""))

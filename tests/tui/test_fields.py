@@ -205,3 +205,13 @@ async def test_quit_can_save_first(make_app, tmp_path):
         await pilot.press("enter")
         await pilot.pause()
     assert load_answers(tmp_path / "zabbix-ha.yaml").name == "changed"
+
+
+async def test_leaving_a_field_does_not_flag_fields_not_reached_yet(make_app):
+    app = make_app(start_at="interconnect")
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, "link-0-addr-0", "10.9.9.1")
+        await pilot.press("tab")             # now node 2's address is off-subnet, but not visited yet
+        assert error_text(app, "links[0].addresses[1]") == ""
+        await pilot.press("tab")             # left it: now it is flagged
+        assert "is not in 10.9.9.0/24" in error_text(app, "links[0].addresses[1]")
