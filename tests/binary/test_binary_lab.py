@@ -1,0 +1,116 @@
+"""The binary against the two-node container lab: copied onto a node (Debian
+12, no Python packages of ours, no checkout) and run there, as an
+administrator would on the first node; and its `preflight` (SSH through
+paramiko, frozen) finding the same problems as the source tree's.
+
+Uses the lab fixtures of tests/lab/conftest.py (one lab per process); skipped,
+like the other lab users outside tests/lab, when a run ignores tests/lab.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.binary.conftest import ROOT, run_binary, run_source
+from tests.lab.conftest import _lab_manager, lab  # noqa: F401  (the lab fixtures; one lab per process)
+from wizard import __version__
+from wizard.lab.ssh import ssh_argv
+
+pytestmark = [pytest.mark.binary, pytest.mark.lab_container]
+
+NODE = "node1"
+HOME = "/root/zha-binary"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def only_with_lab_tests(request):
+    ignored = [str(p) for p in (request.config.getoption("ignore") or [])]
+    if any(p.rstrip("/").endswith("tests/lab") for p in ignored):
+        pytest.skip("lab tests are ignored in this run")
+
+
+def put(lab, node: str, data: bytes, path: str, mode: int) -> None:
+    script = f"mkdir -p {shlex.quote(str(Path(path).parent))} && cat > {shlex.quote(path)}.part && " \
+             f"chmod {mode:o} {shlex.quote(path)}.part && mv {shlex.quote(path)}.part {shlex.quote(path)}"
+    subprocess.run(ssh_argv(lab.address(node), ["sh", "-c", script]), input=data, capture_output=True,
+                   timeout=300, check=True)
+
+
+def fetch_tree(lab, node: str, path: str) -> dict[str, tuple[bytes, int]]:
+    out = subprocess.run(ssh_argv(lab.address(node), ["tar", "-C", path, "-cf", "-", "."]),
+                         capture_output=True, timeout=120, check=True).stdout
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                files[member.name.removeprefix("./")] = (tar.extractfile(member).read(), stat.S_IMODE(member.mode))
+    return files
+
+
+@pytest.fixture(scope="module")
+def on_node(lab, binary):
+    """The binary and the example answers on the node, nothing else."""
+    lab.ssh(NODE, ["rm", "-rf", HOME])
+    put(lab, NODE, binary.path.read_bytes(), f"{HOME}/zabbix-ha", 0o755)
+    put(lab, NODE, (ROOT / "examples" / "two-node.yaml").read_bytes(), f"{HOME}/two-node.yaml", 0o644)
+    return f"{HOME}/zabbix-ha"
+
+
+def test_the_node_is_debian_12_without_our_code(lab):
+    assert lab.ssh(NODE, ["cat", "/etc/debian_version"]).stdout.startswith("12.")
+    found = lab.ssh(NODE, "python3 -c 'import wizard' 2>&1 || true").stdout
+    assert "No module named" in found or "not found" in found
+
+
+def test_version_on_a_lab_node(lab, on_node):
+    result = lab.ssh(NODE, [on_node, "--version"])
+    assert result.stdout.strip() == f"zabbix-ha {__version__}"
+
+
+def test_render_on_a_lab_node_matches_the_source_tree(lab, on_node, tmp_path):
+    result = lab.ssh(NODE, f"cd {HOME} && ./zabbix-ha render --answers two-node.yaml --out {HOME}/out")
+    assert "zbx-node1: " in result.stdout and "Traceback" not in result.stderr
+    source = run_source("render", "--answers", ROOT / "examples" / "two-node.yaml", "--out", tmp_path / "source")
+    assert source.returncode == 0, source.stderr
+    want = {str(p.relative_to(tmp_path / "source")): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+            for p in sorted((tmp_path / "source").rglob("*")) if p.is_file()}
+    got = fetch_tree(lab, NODE, f"{HOME}/out")
+    assert sorted(got) == sorted(want)
+    for path in want:
+        assert got[path] == want[path], f"{path} rendered on {NODE} differs from the source-tree render"
+
+
+def test_broken_answers_on_a_lab_node_exit_2(lab, on_node):
+    script = (f"cd {HOME} && sed 's/address: 192.168.10.12/address: 192.168.10.11/' two-node.yaml > bad.yaml"
+              f" && ./zabbix-ha render --answers bad.yaml --out bad-out")
+    result = lab.ssh(NODE, script, check=False)
+    assert result.returncode == 2
+    assert "nodes[1].address" in result.stderr and "Traceback" not in result.stderr
+
+
+def _preflight_args(trust: Path) -> list[str]:
+    from wizard.lab.paths import ANSWERS_FILE, KNOWN_HOSTS, SECRETS_FILE, SSH_KEY
+
+    return ["preflight", "--answers", str(ANSWERS_FILE), "--secrets", str(SECRETS_FILE), "--json",
+            "--ssh-key", str(SSH_KEY), "--known-hosts", str(KNOWN_HOSTS), "--all-ssh", "--trust-dir", str(trust)]
+
+
+def _findings(stdout: str) -> set[tuple]:
+    return {(f["code"], f.get("node"), f["severity"]) for f in json.loads(stdout)["findings"]}
+
+
+def test_preflight_from_the_binary_finds_what_the_source_tree_finds(lab, binary, workdir, tmp_path):
+    frozen = run_binary(binary, *_preflight_args(tmp_path / "frozen-trust"), cwd=workdir, timeout=300)
+    source = run_source(*_preflight_args(tmp_path / "source-trust"), timeout=300)
+    assert "Traceback" not in frozen.stderr, frozen.stderr
+    assert frozen.returncode == source.returncode == 1, frozen.stderr      # containers: no DRBD module
+    assert _findings(frozen.stdout) == _findings(source.stdout)
+    assert {n for code, n, _sev in _findings(frozen.stdout) if code == "drbd-module-missing"} == {"node1", "node2"}
