@@ -74,13 +74,7 @@ class _LabManager:
     def get(self, flavour: str, module: str) -> LabHandle:
         from wizard.lab import lab, state
 
-        if self.session_fd is None:
-            # A second test session on this machine waits here (bounded) rather
-            # than taking down the lab this one is using.
-            from wizard.lab.lock import acquire
-            from wizard.lab.paths import RUN_DIR
-
-            self.session_fd = acquire(RUN_DIR / "tests.lock", timeout=3600, what="the lab test session")
+        self.hold_session()
         if self.current is None or self.current.flavour != flavour:
             started = time.monotonic()
             lab.down(log=lambda _msg: None)
@@ -94,6 +88,19 @@ class _LabManager:
         self.modules_served += 1
         assert state.require().ready
         return self.current
+
+    def hold_session(self) -> None:
+        """A second test session on this machine waits here (bounded) rather
+        than taking down the lab this one is using."""
+        if self.session_fd is None:
+            from wizard.lab.lock import acquire
+            from wizard.lab.paths import RUN_DIR
+
+            self.session_fd = acquire(RUN_DIR / "tests.lock", timeout=3600, what="the lab test session")
+
+    def forget(self) -> None:
+        """The lab was taken down behind the manager's back (crash tests)."""
+        self.current = None
 
     def close(self) -> None:
         import os
