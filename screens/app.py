@@ -172,6 +172,8 @@ class WizardApp(App):
         return self.current_text() != self.saved_text
 
     def action_request_quit(self) -> None:
+        if isinstance(self.screen, QuitDialog):      # already asking
+            return
         if not self.unsaved():
             self.exit(0)
             return

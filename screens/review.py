@@ -36,8 +36,8 @@ class ReviewScreen(StepScreen):
         with TabbedContent(id="tabs"):
             with TabPane(_("Summary"), id="summary"):
                 with VerticalScroll(id="summary-scroll"):
-                    yield Prose("", id="summary-text")
                     yield Prose("", id="problems")
+                    yield Prose("", id="summary-text")
                     yield Prose(_("Rerun: a diff against the installed files is not available yet."),
                                  classes="explain", id="rerun-note")
             for i in range(2):
@@ -67,6 +67,28 @@ class ReviewScreen(StepScreen):
         return validate(spec) + validate_secrets(spec, secrets)
 
     def problems(self):
+        return self.all_problems()
+
+    def show_problems(self, problems) -> None:
+        """Every problem of the answers, each with the step to go back to."""
+        from wizard.interactive import STEP_FIELDS, step_titles, under
+
+        titles = step_titles()
+        lines = []
+        for p in problems:
+            step = next((titles[name] for name, prefixes in STEP_FIELDS.items()
+                         if any(under(p.field, pre) for pre in prefixes)), "")
+            mark = "✗" if p.severity == "error" else "!"
+            lines.append(f"{mark} {step} · {p.field}: {p.message}\n  → {p.fix}")
+        box = self.query_one("#problems", Prose)
+        box.update("\n".join(lines))
+        box.display = bool(lines)
+        box.set_class(all(p.severity == "warning" for p in problems), "-warning")
+        n_err = sum(p.severity == "error" for p in problems)
+        self.query_one("#status", Prose).update(
+            _("{n} to fix before going on").format(n=n_err) if n_err else "")
+
+    def check(self, everything: bool = True):
         return self.all_problems()
 
     def refresh_review(self) -> None:

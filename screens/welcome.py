@@ -31,7 +31,10 @@ class WelcomeScreen(StepScreen):
                                   id="start-loaded", value=True)
             lab_label = _("The local two-node lab (try the whole flow on this machine)")
             if app.lab_answers is None:
-                lab_label = _("The local two-node lab — not available yet")
+                from wizard.interactive import lab_installed
+
+                lab_label = (_("The local two-node lab — none is up (start one: zabbix-ha lab up)")
+                             if lab_installed() else _("The local two-node lab — not available yet"))
             yield RadioButton(lab_label, id="start-lab", disabled=app.lab_answers is None,
                               value=not app.source and app.lab_answers is not None)
             yield RadioButton(_("A new cluster (the documented example's values)"), id="start-new",

@@ -62,6 +62,11 @@ def lab_secrets() -> Path | None:
     return Path(secrets) if secrets and Path(secrets).is_file() else None
 
 
+def lab_installed() -> bool:
+    """Whether this zabbix-ha has the lab subsystem (a lab may still not be up)."""
+    return _lab_paths() is not None
+
+
 def _lab_paths():
     try:
         return importlib.import_module("wizard.lab.paths")

@@ -215,3 +215,30 @@ async def test_leaving_a_field_does_not_flag_fields_not_reached_yet(make_app):
         assert error_text(app, "links[0].addresses[1]") == ""
         await pilot.press("tab")             # left it: now it is flagged
         assert "is not in 10.9.9.0/24" in error_text(app, "links[0].addresses[1]")
+
+
+async def test_welcome_offers_the_lab_and_starts_from_its_answers(make_app, example_spec, tmp_path, monkeypatch):
+    from wizard import interactive
+    from wizard.answers import save_answers, save_secrets
+
+    lab_spec = example_spec
+    lab_spec.name = "zha-lab"
+    answers, secrets = tmp_path / "lab" / "answers.yaml", tmp_path / "lab" / "secrets.yaml"
+    save_answers(lab_spec, answers)
+    save_secrets(full_secrets(lab_spec), secrets)
+    monkeypatch.setattr(interactive, "lab_secrets", lambda: secrets)
+    app = make_app(lab=answers)
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen.query_one("#start-lab")
+        assert lab.value and not lab.disabled              # offered, and the default
+        await pilot.press("ctrl+n")
+        assert app.screen.query_one("#name").value == "zha-lab"
+        assert app.secrets.hacluster_password.reveal() == "hacluster-secret"
+
+
+async def test_without_a_lab_the_welcome_says_so_and_starts_new(make_app):
+    app = make_app(lab=None)
+    async with app.run_test(size=SIZE):
+        lab = app.screen.query_one("#start-lab")
+        assert lab.disabled and ("not available yet" in str(lab.label) or "zabbix-ha lab up" in str(lab.label))
+        assert app.screen.query_one("#start-new").value

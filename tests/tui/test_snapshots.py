@@ -30,6 +30,9 @@ def snap_app(tmp_path, monkeypatch, example_spec):
     monkeypatch.setattr(screens.later, "available", lambda *modules: False)
     monkeypatch.setattr(screens.preflight, "available", lambda *modules: False)
     monkeypatch.setattr(screens.disks, "discovery_available", lambda: False)
+    from wizard import interactive
+
+    monkeypatch.setattr(interactive, "lab_installed", lambda: False)
 
     def make(start_at: str, secrets=True):
         return build_app(spec=example_spec, secrets=full_secrets(example_spec) if secrets else None, lab=None,
