@@ -50,6 +50,35 @@ def test_bundle_holds_every_module_and_resource_and_no_test_tools(binary):
         assert not any(m == unwanted or m.startswith(unwanted + ".") for m in modules), unwanted
 
 
+# Debian 12, the oldest supported target, has glibc 2.36. A binary built on a
+# newer system would ask for symbols Debian 12 does not have.
+GLIBC_FLOOR = (2, 36)
+
+
+def test_needs_no_glibc_newer_than_debian_12(binary, tmp_path):
+    import re
+    import subprocess
+
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(binary.path))
+    elves = [binary.path]
+    for name, entry in archive.toc.items():
+        if entry[-1] == "b":                      # shared libraries and extension modules
+            target = tmp_path / "elf" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.extract(name))
+            elves.append(target)
+    needed: dict[tuple[int, ...], set[str]] = {}
+    for elf in elves:
+        symbols = subprocess.run(["objdump", "-T", str(elf)], capture_output=True, text=True, check=True).stdout
+        for version in set(re.findall(r"GLIBC_(\d+(?:\.\d+)+)", symbols)):
+            needed.setdefault(tuple(int(x) for x in version.split(".")), set()).add(elf.name)
+    newest = max(needed)
+    report(f"newest glibc symbol the binary needs: {'.'.join(map(str, newest))} ({', '.join(sorted(needed[newest]))})")
+    assert newest <= GLIBC_FLOOR, needed[newest]
+
+
 def test_version(binary, workdir):
     result = run_binary(binary, "--version", cwd=workdir)
     assert result.returncode == 0, result.stderr
