@@ -13,6 +13,7 @@ virtualenv, no PYTHON* variables and no path into the checkout.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -30,6 +31,8 @@ from tests.conftest import ROOT
 BUILD_TIMEOUT = 1800
 RUN_TIMEOUT = 180
 SIZE_GOAL_MB = 40
+TERMINAL_SIZE = (100, 30)
+START_TIMEOUT = 60        # unpacking + first paint on a loaded 2-core machine
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,67 @@ def run_source(*args, cwd: Path = ROOT, env: dict[str, str] | None = None,
         env = dict(os.environ, COLUMNS="100")
     return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+class Tmux:
+    """One tmux server of our own (own socket, no user config) with one pane."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.base = ["tmux", "-L", f"{name}-{os.getpid()}", "-f", "/dev/null"]
+        self.env = env
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.base, *args], env=self.env, capture_output=True, text=True,
+                              timeout=30, check=check)
+
+    def start(self, argv: list[str], cwd: Path | None = None) -> None:
+        """Run argv in the pane, then print its exit status and keep the pane."""
+        cd = f"cd {shlex.quote(str(cwd))} && " if cwd else ""
+        command = f"{cd}{shlex.join(argv)}; echo \"zabbix-ha exited $?\"; sleep 600"
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(TERMINAL_SIZE[0]), "-y", str(TERMINAL_SIZE[1]), command)
+
+    def capture(self, colours: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", *(["-e"] if colours else []), "-t", "t").stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def wait_for(self, *texts: str, timeout: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            screen = self.capture()
+            if all(t in screen for t in texts):
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise AssertionError(f"{texts} not on the screen after {timeout} s; it shows:\n{self.capture()}")
+
+    def settled(self, timeout: float = 10) -> str:
+        """The coloured screen once two captures 0.3 s apart agree."""
+        last = self.capture(colours=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.capture(colours=True)
+            if now == last:
+                return now
+            last = now
+        return last
+
+    def kill(self) -> None:
+        self.tmux("kill-server", check=False)
+
+
+@pytest.fixture
+def terminals():
+    made: list[Tmux] = []
+
+    def make(name: str, env: dict[str, str]) -> Tmux:
+        made.append(Tmux(name, env))
+        return made[-1]
+
+    yield make
+    for t in made:
+        t.kill()
 
 
 def report(line: str) -> None:
