@@ -149,8 +149,8 @@ class DisksScreen(StepScreen):
         key, known_hosts = ssh_login(self.app)
         status = self.query_one("#discover-status", Prose)
         if key is None:
-            status.update(_("No SSH key of zabbix-ha yet: run `zabbix-ha preflight --answers FILE` once in a "
-                            "shell (it asks the SSH password once), or type the paths below."))
+            status.update(_("No SSH key of zabbix-ha yet: set it up on the Nodes step (Set up SSH login…), "
+                            "or type the paths below."))
             self.app.bell()
             return
         self.to_spec(self.app.spec, self.app.secrets)

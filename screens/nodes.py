@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Select, Static
+from textual.containers import Horizontal
+from textual.widgets import Button, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
@@ -14,6 +16,7 @@ from wizard.spec import ClusterSpec, Node, Secret, Secrets
 
 class NodesScreen(StepScreen):
     NAME = "nodes"
+    CSS_PATH = "nodes.tcss"
     PREFIXES = STEP_FIELDS["nodes"]
 
     def intro(self) -> str:
@@ -34,9 +37,11 @@ class NodesScreen(StepScreen):
             yield FieldRow(f"nodes[{i}].address", _("Management address"), text_input(id=f"address-{i}"))
             yield FieldRow(f"nodes[{i}].ssh_user", _("SSH user"), text_input(id=f"ssh-user-{i}"))
             yield FieldRow(f"nodes[{i}].ssh_port", _("SSH port"), text_input(integer=True, id=f"ssh-port-{i}"))
-        yield Prose(_("SSH login: the wizard logs in with zabbix-ha's own key. It cannot ask for the "
-                      "SSH password yet: the first time, run `zabbix-ha preflight --answers FILE` in a "
-                      "shell; it asks the password once and installs the key."), classes="note")
+        yield Prose(_("SSH login"), classes="section")
+        with Horizontal(id="ssh-bar"):
+            yield Button(_("Set up SSH login…"), id="ssh-setup", compact=True)
+            yield Prose(_("The wizard logs in with zabbix-ha's own key; this installs it on the nodes "
+                          "with the SSH password, asked once and not saved."), id="ssh-status")
         yield Prose(_("Cluster"), classes="section")
         yield FieldRow("secrets.hacluster_password", _("hacluster password"),
                        text_input(password=True, id="hacluster-password"),
@@ -71,3 +76,53 @@ class NodesScreen(StepScreen):
         # BMC passwords are keyed by host name: renaming a node carries its password along.
         renamed = dict(zip(old_names, spec.hostnames))
         secrets.ipmi = {renamed.get(k, k): v for k, v in secrets.ipmi.items()}
+
+    # -- SSH login set-up ---------------------------------------------------------
+    @on(Button.Pressed, "#ssh-setup")
+    def _ssh_setup(self) -> None:
+        from screens.sshlogin import PasswordDialog
+
+        node_errors = [p for p in self.problems() if p.field.startswith("nodes") and p.severity == "error"]
+        if node_errors:
+            self.check()
+            self.query_one("#ssh-status", Prose).update(_("Fix the nodes' addresses and users first."))
+            return
+        users = sorted({f"{n.ssh_user}@{n.address}" for n in self.app.spec.nodes[:2]})
+
+        def got(password: str | None) -> None:
+            if password is not None:
+                self._run_setup(password)
+
+        self.app.push_screen(PasswordDialog(", ".join(users)), got)
+
+    def _run_setup(self, password: str) -> None:
+        import copy
+
+        self.query_one("#ssh-setup", Button).disabled = True
+        self.query_one("#ssh-status", Prose).update(_("Installing zabbix-ha's key on the nodes…"))
+        self._login(copy.deepcopy(self.app.spec), password, list(self.app.accepted_host_keys))
+
+    @work(thread=True, exclusive=True, group="ssh-login")
+    def _login(self, spec, password: str, accepted: list[str]) -> None:
+        from screens.sshlogin import setup_login
+
+        results = setup_login(spec, password, accepted)
+        self.app.call_from_thread(self._login_done, results, password)
+
+    def _login_done(self, results, password: str) -> None:
+        from screens.dialogs import TrustHostKeyDialog
+
+        self.query_one("#ssh-setup", Button).disabled = False
+        lines = [("✓ " if r.ok else "✗ ") + f"{r.node}: {r.message}" for r in results]
+        self.query_one("#ssh-status", Prose).update("\n".join(lines))
+        unknown = [r for r in results if r.host_key is not None]
+        if not unknown:
+            return
+        info = unknown[0].host_key
+
+        def decided(trust: bool | None) -> None:
+            if trust:
+                self.app.accepted_host_keys.append(info.fingerprint)
+                self._run_setup(password)      # again, now that the person has vouched for the key
+
+        self.app.push_screen(TrustHostKeyDialog(unknown[0].node, info.key_type, info.fingerprint), decided)

@@ -93,9 +93,9 @@ class PreflightScreen(StepScreen):
         key, _hosts = ssh_login(self.app)
         if key is None:
             self.query_one("#run-status", Prose).update(
-                _("No SSH key of zabbix-ha yet, so the wizard cannot log in to the nodes. Run once in a shell: "
-                  "zabbix-ha preflight --answers {path} — it asks the SSH password once and installs its own "
-                  "key — then run preflight here.").format(path=self.app.answers_out))
+                _("No SSH key of zabbix-ha yet, so the wizard cannot log in to the nodes. Set it up on the "
+                  "Nodes step (Set up SSH login…), or once in a shell: zabbix-ha preflight --answers {path}"
+                  ).format(path=self.app.answers_out))
         else:
             self.query_one("#run-status", Prose).update(_("Not run yet. Logs in with {key}.").format(key=key))
 

@@ -70,4 +70,4 @@ async def test_without_a_key_discovery_says_how_to_get_one(make_app, fake_discov
     async with app.run_test(size=SIZE) as pilot:
         await focus(pilot, "discover")
         await pilot.press("enter")
-        assert "zabbix-ha preflight --answers" in str(app.screen.query_one("#discover-status").render())
+        assert "Set up SSH login" in str(app.screen.query_one("#discover-status").render())
