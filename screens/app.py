@@ -46,6 +46,9 @@ def _screen_class(target: str):
 class WizardApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "zabbix-ha"
+    # No command palette: every action is a key in the footer, and a calm
+    # installer has one way to do each thing.
+    ENABLE_COMMAND_PALETTE = False
     # The step list beside the form only where there is room for it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
