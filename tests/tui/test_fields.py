@@ -242,3 +242,27 @@ async def test_without_a_lab_the_welcome_says_so_and_starts_new(make_app):
         lab = app.screen.query_one("#start-lab")
         assert lab.disabled and ("not available yet" in str(lab.label) or "zabbix-ha lab up" in str(lab.label))
         assert app.screen.query_one("#start-new").value
+
+
+async def test_answers_given_on_the_command_line_are_the_starting_point(tmp_path, example_spec):
+    import argparse
+
+    from wizard.answers import save_answers
+    from wizard.interactive import build_app
+
+    given = tmp_path / "mine.yaml"
+    example_spec.name = "given-on-cli"
+    save_answers(example_spec, given)
+    mtime = given.stat().st_mtime_ns
+    app = build_app(argparse.Namespace(answers=str(given), secrets=None), lab=None,
+                    answers_out=tmp_path / "out.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        loaded = app.screen.query_one("#start-loaded")
+        assert loaded.value and str(given) in str(loaded.label)
+        await pilot.press("ctrl+n")
+        assert app.screen.query_one("#name").value == "given-on-cli"
+        # Saving never writes over the file the answers came from.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert (tmp_path / "out.yaml").exists()
+    assert given.stat().st_mtime_ns == mtime
