@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -15,7 +14,7 @@ from wizard.lab.image import Image, ensure_image
 from wizard.lab.lock import locked
 from wizard.lab.network import NETWORKS, Layout
 from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, RUN_DIR, WORK_DIR
-from wizard.lab.proc import LabError, run, wait_until
+from wizard.lab.proc import LabError, wait_until
 from wizard.lab.ssh import ensure_lab_key, make_host_key, ssh_ready, write_known_hosts
 
 SSH_READY_TIMEOUT = {"vm": 300, "container": 60}
@@ -58,6 +57,9 @@ def _up(flavour: str, log, fencing: bool) -> state.LabState:
         if existing.ready:
             raise UserError(f"a {existing.flavour} lab is already up", "use it, or `zabbix-ha lab down` first")
         log("a half-made lab is left from an earlier run; removing it first")
+        _down(log=lambda _msg: None)
+    elif WORK_DIR.exists() or network.lab_links():
+        log("leftovers of an earlier lab (no state file: a crash?); removing them first")
         _down(log=lambda _msg: None)
     backend = _backend(flavour)
     started = time.monotonic()

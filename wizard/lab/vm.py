@@ -13,7 +13,6 @@ import json
 import shlex
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
