@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _is_local(address: str) -> bool:
+def is_local_address(address: str) -> bool:
     """True if `address` is one of this machine's own addresses (binding to it works)."""
     import socket
 
@@ -58,13 +58,16 @@ def _is_local(address: str) -> bool:
     return False
 
 
+_is_local = is_local_address      # the TUI's disks screen imports the old name
+
+
 def _connect(spec, node, trust, args, journal, accept):
     """An executor for `node`, or a Finding saying why not."""
     from wizard.preflight import Finding
     from wizard.remote import AuthFailed, ConnectFailed, LocalExecutor, SSHExecutor
     from wizard.sshtrust import HostKeyChanged, HostKeyUnknown, connect
 
-    if not args.all_ssh and node is spec.nodes[0] and _is_local(node.address):
+    if not args.all_ssh and node is spec.nodes[0] and is_local_address(node.address):
         return LocalExecutor(node.hostname, journal=journal)
     try:
         if args.ssh_key:
