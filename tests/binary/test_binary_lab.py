@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.binary.conftest import ROOT, run_binary, run_source
+from tests.binary.conftest import ROOT, START_TIMEOUT, binary_env, report, run_binary, run_source
 from tests.lab.conftest import _lab_manager, lab  # noqa: F401  (the lab fixtures; one lab per process)
 from wizard import __version__
 from wizard.lab.ssh import ssh_argv
@@ -86,6 +86,17 @@ def test_render_on_a_lab_node_matches_the_source_tree(lab, on_node, tmp_path):
     assert sorted(got) == sorted(want)
     for path in want:
         assert got[path] == want[path], f"{path} rendered on {NODE} differs from the source-tree render"
+
+
+def test_tui_on_a_lab_node_over_ssh_shows_the_welcome_step(lab, on_node, terminals):
+    """What an administrator does: SSH to the first node, run the wizard there."""
+    term = terminals("zha-lab-tui", binary_env())
+    term.start(ssh_argv(lab.address(NODE), ["sh", "-c", f"cd {HOME} && ./zabbix-ha"], tty=True))
+    seconds = term.wait_for("Welcome", "step 1 of", "Start from", timeout=START_TIMEOUT)
+    report(f"TUI welcome screen on lab {NODE} over ssh -t: {seconds:.2f} s")
+    assert "Traceback" not in term.capture()
+    term.keys("C-q")
+    term.wait_for("zabbix-ha exited 0", timeout=30)
 
 
 def test_broken_answers_on_a_lab_node_exit_2(lab, on_node):
