@@ -71,6 +71,7 @@ class WizardApp(App):
         self._initial = (copy.deepcopy(spec), copy.deepcopy(self.secrets), source)
         self.saved_to: list[Path] = []
         self.accepted_host_keys: list[str] = []   # SSH host keys the person confirmed this session
+        self.forced: set[str] = set()             # preflight force codes the person accepted this session
 
     # -- steps -------------------------------------------------------------------
     def on_mount(self) -> None:

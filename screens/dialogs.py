@@ -79,3 +79,32 @@ class TrustHostKeyDialog(ModalScreen[bool]):
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "trust")
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question about something that cannot be undone; No has the focus."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "no", _("Cancel"))]
+
+    def __init__(self, question: str, explain: str, yes: str) -> None:
+        super().__init__()
+        self.question, self.explain, self.yes = question, explain, yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Prose(self.question, id="question")
+            yield Prose(self.explain, id="explain")
+            with Horizontal(id="buttons"):
+                yield Button(_("Cancel"), id="no", compact=True)
+                yield Button(self.yes, id="yes", compact=True, variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

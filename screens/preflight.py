@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable
 
@@ -45,12 +46,12 @@ def ssh_login(app) -> tuple[str | None, list[str]]:
     return (str(key), []) if key.exists() else (None, [])
 
 
-def run_collect(spec, secrets, ssh_key: str, known_hosts: list[str], accepted: list[str]):
+def run_collect(spec, secrets, ssh_key: str, known_hosts: list[str], accepted: list[str], forced=()):
     """The preflight command's collection, with arguments that never prompt."""
     from wizard.preflight_command import collect
 
     args = argparse.Namespace(trust_dir=None, known_hosts=known_hosts, ssh_key=ssh_key, all_ssh=False,
-                              no_probe=False, skip_source_probe=False, force=[], journal=None,
+                              no_probe=False, skip_source_probe=False, force=sorted(forced), journal=None,
                               accept_host_key=list(accepted), json=True)
     findings, _facts, journal, timings = collect(spec, secrets, args)
     return findings, len(journal.entries), timings.get("total", 0.0)
@@ -59,6 +60,7 @@ def run_collect(spec, secrets, ssh_key: str, known_hosts: list[str], accepted: l
 class PreflightScreen(StepScreen):
     NAME = "preflight"
     CSS_PATH = "preflight.tcss"
+    BINDINGS = [*StepScreen.BINDINGS, Binding("f", "force", _("Accept finding"), show=False)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,15 +133,16 @@ class PreflightScreen(StepScreen):
         self.query_one("#run-status", Prose).update(_("Connecting to both nodes and checking…"))
         self.query_one("#findings", DataTable).clear()
         self.query_one("#detail", Prose).update("")
-        self._collect(self.app.spec, secrets, key, known_hosts, list(self.app.accepted_host_keys))
+        self._collect(self.app.spec, secrets, key, known_hosts, list(self.app.accepted_host_keys),
+                      set(self.app.forced))
 
     @work(thread=True, exclusive=True, group="preflight")
-    def _collect(self, spec, secrets, key, known_hosts, accepted) -> None:
+    def _collect(self, spec, secrets, key, known_hosts, accepted, forced) -> None:
         # Blocking SSH and discovery: off the UI thread; results go back by call_from_thread.
         from wizard.errors import UserError
 
         try:
-            findings, commands, seconds = run_collect(spec, secrets, key, known_hosts, accepted)
+            findings, commands, seconds = run_collect(spec, secrets, key, known_hosts, accepted, forced)
         except UserError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -200,7 +203,34 @@ class PreflightScreen(StepScreen):
         text = f"{MARK.get(f.severity, '?')} [{f.code}] {f.message}"
         if f.fix:
             text += "\n  → " + f.fix
+        if f.force_code and f.severity == "error":
+            text += "\n" + _("Press f to accept this ({code}) after checking it.").format(code=f.force_code)
         self.query_one("#detail", Prose).update(text)
+
+    def action_force(self) -> None:
+        """Accept a finding the core marks as forceable (e.g. wipe-disk), after asking."""
+        from screens.dialogs import ConfirmDialog
+
+        table = self.query("#findings")
+        if not table or not self.findings or self.running:
+            return
+        row = table.first().cursor_row
+        if not 0 <= row < len(self.findings):
+            return
+        finding = self.findings[row]
+        if not finding.force_code or finding.severity != "error":
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.app.forced.add(finding.force_code)
+                self.start()
+
+        self.app.push_screen(ConfirmDialog(
+            _("Accept: {code}?").format(code=finding.force_code),
+            finding.message + "\n\n" + _("The install will act on this (for wipe-disk: erase the signatures). "
+                                         "Accept only after checking the fix above."),
+            _("Accept")), decided)
 
     def action_next(self) -> None:
         if not self.query("#findings"):        # no preflight here: nothing to wait for

@@ -19,8 +19,8 @@ def fake_core(monkeypatch, tmp_path):
     calls = []
     results = []
 
-    def run_collect(spec, secrets, ssh_key, known_hosts, accepted):
-        calls.append({"key": ssh_key, "accepted": list(accepted), "secrets": secrets})
+    def run_collect(spec, secrets, ssh_key, known_hosts, accepted, forced=()):
+        calls.append({"key": ssh_key, "accepted": list(accepted), "secrets": secrets, "forced": set(forced)})
         return results.pop(0), 12, 0.5
 
     monkeypatch.setattr(pf, "run_collect", run_collect)
@@ -90,3 +90,30 @@ async def test_without_an_ssh_key_it_says_how_to_get_one(make_app, monkeypatch):
         assert "zabbix-ha preflight --answers" in str(app.screen.query_one("#run-status").render())
         await pilot.press("ctrl+n")          # nothing can be checked here: the person may look ahead
         assert app.screen.name == "install"
+
+
+async def test_a_forceable_error_is_accepted_only_after_confirming(make_app, example_spec, fake_core):
+    calls, results = fake_core
+    wipe = Finding("disk-signature", "error", "zbx-node1", "/dev/sda6 holds an ext4 signature",
+                   "check it holds nothing you need, then confirm wiping it", force_code="wipe-disk")
+    results.append([wipe])
+    results.append([Finding("disk-signature", "warning", "zbx-node1", "/dev/sda6 WILL BE WIPED", "")])
+    app = make_app(start_at="preflight", secrets=full_secrets(example_spec))
+    async with app.run_test(size=SIZE) as pilot:
+        await run_preflight(pilot)
+        assert "Press f to accept this (wipe-disk)" in str(app.screen.query_one("#detail").render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmDialog"
+        await pilot.press("enter")                    # Cancel has the focus: nothing accepted
+        await pilot.pause()
+        assert app.forced == set() and len(calls) == 1
+        await pilot.press("f")
+        await pilot.pause()
+        await focus(pilot, "yes")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert calls[1]["forced"] == {"wipe-disk"}
+        await pilot.press("ctrl+n")
+        assert app.screen.name == "install"           # only a warning is left

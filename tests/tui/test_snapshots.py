@@ -94,7 +94,7 @@ def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
                 Finding("probe-skipped", "info", None, "the source address was not probed", "")]
     monkeypatch.setattr(pf, "available", lambda *modules: True)
     monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
-    monkeypatch.setattr(pf, "run_collect", lambda *args: (findings, 42, 3.2))
+    monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
 
     async def run(pilot):
         pilot.app.screen.start()
