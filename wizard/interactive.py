@@ -107,7 +107,17 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "yes", False):
         return run_unattended(args)
     if getattr(args, "plain", False):
-        return run_plain(args)
+        if not sys.stdin.isatty():
+            raise UserError(_("--plain asks questions and needs a terminal"),
+                            _("run it at a terminal, or use --answers FILE --yes for scripts"))
+        try:
+            return run_plain(args)
+        except EOFError:
+            raise UserError(_("the input ended before every question was answered; nothing was saved"),
+                            _("answer at a terminal, or use --answers FILE --yes for scripts")) from None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError(_("the wizard needs a terminal"),
+                        _("use --plain on a serial console, or --answers FILE --yes for scripts"))
     return run_tui(args)
 
 

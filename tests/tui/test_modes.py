@@ -153,3 +153,16 @@ def test_unattended_mode_loads_no_ui_toolkit(tmp_path):
     run = subprocess.run([sys.executable, "-c", code, str(given)], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("False False")
+
+
+@pytest.mark.parametrize("argv, words", [([], "the wizard needs a terminal"),
+                                         (["--plain"], "--plain asks questions and needs a terminal")])
+def test_without_a_terminal_the_wizard_says_what_to_use(tmp_path, argv, words):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "wizard", *argv], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert words in run.stderr and "--answers FILE --yes" in run.stderr
+    assert "Traceback" not in run.stderr
