@@ -260,8 +260,15 @@ def password_user(sshd):
         yield name, password
     finally:
         sudoers.unlink(missing_ok=True)
+        # The user's sshd session may still be closing: stop its processes,
+        # wait (bounded) for them to go, then remove the user even if busy.
         subprocess.run(["pkill", "-u", name], check=False)
-        subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and subprocess.run(["pgrep", "-u", name],
+                                                             capture_output=True).returncode == 0:
+            time.sleep(0.1)
+        subprocess.run(["userdel", "-f", "-r", name], check=False, capture_output=True)
+        assert subprocess.run(["id", name], capture_output=True).returncode != 0, f"user {name} left behind"
 
 
 @needs_sshd
