@@ -52,7 +52,7 @@ def discover(spec, ssh_key: str, known_hosts: list[str], accepted: list[str]) ->
 
     from wizard.errors import UserError
     from wizard.facts import block_devices
-    from wizard.remote import LocalExecutor, SSHExecutor
+    from wizard.remote import LocalExecutor, SSHExecutor, is_local_address
     from wizard.sshtrust import TrustStore, default_dir
 
     trust = TrustStore(default_dir(), extra_known_hosts=tuple(Path(p) for p in known_hosts))
@@ -60,7 +60,7 @@ def discover(spec, ssh_key: str, known_hosts: list[str], accepted: list[str]) ->
     def one(i):
         node = spec.nodes[i]
         try:
-            if i == 0 and _is_local(node.address):
+            if i == 0 and is_local_address(node.address):
                 executor = LocalExecutor(node.hostname)
             else:
                 executor = SSHExecutor(node.address, trust=trust, node=node.hostname, port=node.ssh_port,
@@ -73,14 +73,6 @@ def discover(spec, ssh_key: str, known_hosts: list[str], accepted: list[str]) ->
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(one, range(min(2, len(spec.nodes)))))
-
-
-def _is_local(address: str) -> bool:
-    try:
-        from wizard.preflight_command import _is_local as core_is_local
-    except ImportError:
-        return False
-    return core_is_local(address)
 
 
 class DisksScreen(StepScreen):

@@ -32,8 +32,8 @@ def setup_login(spec, password: str, accepted: list[str]) -> list[LoginResult]:
     """Install zabbix-ha's key on the nodes reached by SSH; blocking (network)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from screens.disks import _is_local
     from wizard.errors import UserError
+    from wizard.remote import is_local_address
     from wizard.spec import Secret
     from wizard.sshtrust import HostKeyUnknown, TrustStore, connect, default_dir
 
@@ -41,7 +41,7 @@ def setup_login(spec, password: str, accepted: list[str]) -> list[LoginResult]:
 
     def one(i: int) -> LoginResult:
         node = spec.nodes[i]
-        if i == 0 and _is_local(node.address):
+        if i == 0 and is_local_address(node.address):
             return LoginResult(node.hostname, True, _("this machine: no SSH needed"))
         try:
             executor = connect(node, trust, password=Secret(password) if password else None,

@@ -40,31 +40,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def is_local_address(address: str) -> bool:
-    """True if `address` is one of this machine's own addresses (binding to it works)."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(address, None)
-    except OSError:
-        return False
-    for family, _, _, _, sockaddr in infos:
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.bind((sockaddr[0], 0))
-            return not sockaddr[0].startswith("127.")
-        except OSError:
-            continue
-    return False
-
-
-_is_local = is_local_address      # the TUI's disks screen imports the old name
 
 
 def _connect(spec, node, trust, args, journal, accept):
     """An executor for `node`, or a Finding saying why not."""
     from wizard.preflight import Finding
-    from wizard.remote import AuthFailed, ConnectFailed, LocalExecutor, SSHExecutor
+    from wizard.remote import AuthFailed, ConnectFailed, LocalExecutor, SSHExecutor, is_local_address
     from wizard.sshtrust import HostKeyChanged, HostKeyUnknown, connect
 
     if not args.all_ssh and node is spec.nodes[0] and is_local_address(node.address):

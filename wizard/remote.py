@@ -390,3 +390,21 @@ class SSHExecutor(Executor):
         # Run `timeout` as root (after sudo's options) so it can stop a root command.
         cut = argv.index("--") + 1 if "--" in argv else len(argv) - 1
         return [*argv[:cut], "timeout", "-k", "2", f"{timeout:g}", *argv[cut:]]
+
+
+def is_local_address(address: str) -> bool:
+    """True if `address` is one of this machine's own addresses (binding to it works)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, None)
+    except OSError:
+        return False
+    for family, _, _, _, sockaddr in infos:
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.bind((sockaddr[0], 0))
+            return not sockaddr[0].startswith("127.")
+        except OSError:
+            continue
+    return False
