@@ -128,12 +128,14 @@ def test_validate_checks_every_file_like_the_source_tree(binary, workdir):
 def test_tools_run_with_the_callers_library_path(binary, workdir, tmp_path, library_path):
     """The one-file bootloader points LD_LIBRARY_PATH at its unpacked bundle;
     the tools the binary runs (drbdadm, mariadbd, ssh, ...) must load the
-    machine's own libraries instead (build.spec's runtime hook)."""
+    machine's own libraries instead, and see none of the bootloader's _PYI_*
+    variables (build.spec's runtime hook)."""
     fakes = tmp_path / "fakes"
     fakes.mkdir()
     seen = tmp_path / "env.txt"
     fake = fakes / "drbdadm"
-    fake.write_text(f"#!/bin/sh\necho \"LD_LIBRARY_PATH=${{LD_LIBRARY_PATH-<unset>}}\" >> {seen}\n")
+    fake.write_text(f"#!/bin/sh\necho \"LD_LIBRARY_PATH=${{LD_LIBRARY_PATH-<unset>}}\" >> {seen}\n"
+                    f"env | grep '^_PYI_' >> {seen}\n")
     fake.chmod(0o755)
     env = binary_env(PATH=f"{fakes}{os.pathsep}{binary_env()['PATH']}")
     if library_path:
