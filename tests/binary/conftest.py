@@ -119,7 +119,8 @@ class Tmux:
     """One tmux server of our own (own socket, no user config) with one pane."""
 
     def __init__(self, name: str, env: dict[str, str]) -> None:
-        self.base = ["tmux", "-L", f"{name}-{os.getpid()}", "-f", "/dev/null"]
+        self.name = f"{name}-{os.getpid()}"
+        self.base = ["tmux", "-L", self.name, "-f", "/dev/null"]
         self.env = env
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -161,6 +162,9 @@ class Tmux:
 
     def kill(self) -> None:
         self.tmux("kill-server", check=False)
+        # kill-server leaves the socket file behind.
+        socket_dir = Path(self.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (socket_dir / self.name).unlink(missing_ok=True)
 
 
 @pytest.fixture
