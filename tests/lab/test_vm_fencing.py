@@ -44,3 +44,36 @@ def test_fence_ipmilan_powers_the_peer_off_and_on(lab):
         assert time.monotonic() < deadline, "node2 did not boot after fence on"
         time.sleep(2)
     print(f"fence on to SSH-ready: {time.monotonic() - started:.1f} s")
+
+
+SBD = "/dev/disk/by-id/virtio-zha-sbd"
+
+
+def test_sbd_poison_pill_on_the_shared_disk_powers_the_peer_off(lab):
+    """SBD on the disk both VMs share, with the guests' softdog as watchdog."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: lab.apt_install(n, "sbd"), ("node1", "node2")))
+    print(f"sbd install: {time.monotonic() - started:.1f} s")
+    for node in ("node1", "node2"):
+        assert lab.ssh(node, ["test", "-b", SBD], check=False).returncode == 0, f"{node} does not see {SBD}"
+    lab.ssh("node1", ["sbd", "-d", SBD, "-1", "10", "-4", "20", "create"], timeout=60)
+    # The watcher on node2: its own slot, the softdog watchdog, no Pacemaker (-PP).
+    lab.ssh("node2", ["modprobe", "softdog"])
+    lab.ssh("node2", ["env", "SBD_SYNC_RESOURCE_STARTUP=no", "sbd", "-d", SBD, "-W", "-PP", "watch"], timeout=60)
+    deadline = time.monotonic() + 60
+    while "node2" not in lab.ssh("node1", ["sbd", "-d", SBD, "list"]).stdout:
+        assert time.monotonic() < deadline, "node2 did not take a slot on the SBD disk"
+        time.sleep(2)
+
+    started = time.monotonic()
+    lab.ssh("node1", ["sbd", "-d", SBD, "message", "node2", "off"], timeout=60)
+    deadline = time.monotonic() + 90
+    while labmod.status()["nodes"]["node2"]["running"]:
+        assert time.monotonic() < deadline, "node2 did not power itself off after the SBD message"
+        time.sleep(1)
+    print(f"sbd message to power-off: {time.monotonic() - started:.1f} s")
+    assert "off" in lab.ssh("node1", ["sbd", "-d", SBD, "list"]).stdout
+    lab.fault("power-on", "node2")

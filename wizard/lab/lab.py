@@ -94,7 +94,8 @@ def _up(flavour: str, log, fencing: bool) -> state.LabState:
         st.ready = True
         state.save(st)
     except BaseException:
-        log("lab up failed; cleaning up what it created")
+        kept = _keep_logs()
+        log(f"lab up failed; cleaning up what it created (logs kept in {kept})")
         _down(log=lambda _msg: None)
         raise
     log(f"both nodes answer SSH: {', '.join(layout.node_address('mgmt', n) for n in NODES)}"
@@ -102,6 +103,17 @@ def _up(flavour: str, log, fencing: bool) -> state.LabState:
         f" whole `lab up` {st.timings['up_total_s']:.1f} s)")
     log(f"answers file: {ANSWERS_FILE}")
     return st
+
+
+def _keep_logs() -> Path:
+    """Console and helper logs of a failed `up`, kept for reading after cleanup."""
+    dest = RUN_DIR / "failed-up-logs"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for log_file in WORK_DIR.rglob("*.log"):
+        if log_file.is_file() and "root" not in log_file.relative_to(WORK_DIR).parts[:3]:
+            shutil.copy2(log_file, dest / "-".join(log_file.relative_to(WORK_DIR).parts))
+    return dest
 
 
 def wait_ssh(st: state.LabState, layout: Layout, nodes=NODES) -> None:

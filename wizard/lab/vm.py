@@ -19,7 +19,7 @@ from pathlib import Path
 from wizard.lab.image import Image
 from wizard.lab.network import NETWORKS, Layout, create_tap
 from wizard.lab.nodeconf import seed
-from wizard.lab.paths import NODES, RUN_DIR, node_dir
+from wizard.lab.paths import NODES, RUN_DIR, WORK_DIR, node_dir
 from wizard.lab.proc import LabError, pid_alive, read_pidfile, run, stop_pid, wait_until
 from wizard.lab.qmp import qmp
 
@@ -28,6 +28,11 @@ MEMORY_MB = 1280
 DATA_DISK_SIZE = "512M"
 META_DISK_SIZE = "136M"      # indexed meta-disk: 128 MiB per index, plus room
 KVM_PROBE_SECONDS = 15
+# One small disk attached to both VMs (like a shared LUN) for SBD fencing;
+# the guests see it as /dev/disk/by-id/virtio-zha-sbd.
+SHARED_SBD_DISK = WORK_DIR / "shared" / "sbd.img"
+SBD_DISK_SIZE = "16M"
+SBD_SERIAL = "zha-sbd"
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,13 @@ def create_node(image: Image, layout: Layout, node: str, host_key: tuple[bytes, 
         create_tap(layout, node, net)
 
 
+def create_shared_disk() -> None:
+    """A fresh (zeroed) shared SBD disk."""
+    SHARED_SBD_DISK.parent.mkdir(parents=True, exist_ok=True)
+    SHARED_SBD_DISK.unlink(missing_ok=True)
+    run(["truncate", "-s", SBD_DISK_SIZE, str(SHARED_SBD_DISK)])
+
+
 def qemu_argv(image: Image, layout: Layout, node: str, accel: str, bmc_port: int | None) -> list[str]:
     f = VmFiles(node)
     machine_id = hashlib.sha256(f"zha-lab {layout.block} {node}".encode()).hexdigest()[:32]
@@ -107,6 +119,10 @@ def qemu_argv(image: Image, layout: Layout, node: str, accel: str, bmc_port: int
     # vda = root, vdb = DRBD data, vdc = DRBD meta-disk (fixed order = fixed names).
     for path, fmt in ((f.overlay, "qcow2"), (f.data, "raw"), (f.meta, "raw")):
         argv += ["-drive", f"file={path},if=virtio,format={fmt},cache=unsafe"]
+    # Both VMs open it read-write at once (share-rw): SBD's slots do the arbitration.
+    # A fixed slot after the other disks' keeps it /dev/vdd (unplaced, it would take slot 1 = vda).
+    argv += ["-drive", f"file={SHARED_SBD_DISK},if=none,id=sbd,format=raw,cache=none",
+             "-device", f"virtio-blk-pci,drive=sbd,serial={SBD_SERIAL},share-rw=on,addr=0x18"]
     for i, net in enumerate(NETWORKS):
         # Fixed PCI slots so eth0/eth1/eth2 are always mgmt/ic1/ic2.
         argv += ["-netdev", f"tap,id={net},ifname={layout.port(node, net)},script=no,downscript=no",

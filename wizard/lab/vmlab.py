@@ -14,6 +14,7 @@ def create(st: LabState, image: Image, layout: Layout, keys, *, fencing: bool, l
     st.accel = vm.probe_accel(image)
     if st.accel == "tcg":
         log("KVM cannot boot a Debian kernel here (or is absent): using TCG (software emulation)")
+    vm.create_shared_disk()
     for node in NODES:
         vm.create_node(image, layout, node, keys[node])
         bmc_port = vm.free_tcp_port() if fencing else None
@@ -30,7 +31,10 @@ def start_all(st: LabState, layout: Layout, *, log) -> None:
 
 
 def recreate(st: LabState, image: Image, layout: Layout, nodes, *, log) -> None:
-    """Fresh root overlay and empty data/meta disks; same identity (seed, keys)."""
+    """Fresh root overlay and empty data/meta disks; same identity (seed, keys).
+    The shared SBD disk is renewed when both nodes are reset."""
+    if set(nodes) == set(NODES):
+        vm.create_shared_disk()
     for node in nodes:
         f = vm.VmFiles(node)
         for path in (f.overlay, f.data, f.meta, f.console):
