@@ -11,7 +11,7 @@ from prompt_toolkit.output import DummyOutput
 
 from tests.tui.conftest import SIZE
 from tests.tui.test_flow import expected_spec, type_flow_answers
-from wizard import interactive
+from wizard import interactive, plain
 from wizard.answers import dump_answers, save_answers, save_secrets
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Secret, Secrets
 
@@ -43,7 +43,7 @@ def no_lab(monkeypatch):
 def run_plain_with(keys: str, args) -> int:
     with create_pipe_input() as pipe:
         pipe.send_text(keys)
-        return interactive.run_plain(args, io={"input": pipe, "output": DummyOutput()})
+        return plain.run_plain(args, io={"input": pipe, "output": DummyOutput()})
 
 
 def test_plain_mode_saves_the_flow_answers(tmp_path, example_spec, capsys):

@@ -1,0 +1,300 @@
+"""`zabbix-ha --plain`: the wizard's questions as line prompts (questionary),
+for serial consoles and dumb terminals.
+
+It asks the same steps as the TUI, over the same ClusterSpec, and saves with
+the same function, so the same choices give the same answers file.
+questionary is imported only when prompting starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from wizard.i18n import _
+from wizard.interactive import (default_answers_out, default_spec, int_or_text, keep_used_fencing, keep_used_storage, keep_used_zabbix, lab_answers, lab_secrets, load_start, save_all, STEP_FIELDS, step_problems, step_titles, summary, under)
+
+class LinePrompts:
+    """questionary prompts; `io` (input=, output=) lets tests feed keys."""
+
+    def __init__(self, io: dict | None = None) -> None:
+        import questionary
+
+        self.q = questionary
+        self.io = io or {}
+
+    def text(self, message: str, default: object = "") -> str:
+        return self.q.text(message, default="" if default is None else str(default), **self.io).unsafe_ask()
+
+    def password(self, message: str, default: str = "") -> str:
+        return self.q.password(message, default=default, **self.io).unsafe_ask()
+
+    def select(self, message: str, choices: list[tuple[str, object]], default: object = None) -> object:
+        options = [self.q.Choice(title, value=value) for title, value in choices]
+        chosen = next((c for c in options if c.value == default), options[0])
+        return self.q.select(message, choices=options, default=chosen, **self.io).unsafe_ask()
+
+    def confirm(self, message: str, default: bool = True) -> bool:
+        return self.q.confirm(message, default=default, **self.io).unsafe_ask()
+
+
+def _plain_nodes(ask: LinePrompts, spec, secrets, only=None) -> None:
+    from wizard.platforms import PLATFORMS
+    from wizard.spec import Node, Secret
+
+    want = _wants(only)
+    if want("name"):
+        spec.name = ask.text(_("Cluster name"), spec.name).strip()
+    if want("platform"):
+        spec.platform = ask.select(_("Operating system (the same on both nodes)"),
+                                   [(p.name, p.id) for p in PLATFORMS.values()], spec.platform)
+    old_names = spec.hostnames
+    while len(spec.nodes) < 2:
+        spec.nodes.append(Node("", ""))
+    for i, node in enumerate(spec.nodes[:2]):
+        p = f"nodes[{i}]"
+        n = i + 1
+        if want(f"{p}.hostname"):
+            node.hostname = ask.text(_("Node {n}: host name").format(n=n), node.hostname).strip()
+        if want(f"{p}.address"):
+            node.address = ask.text(_("Node {n}: management address").format(n=n), node.address).strip()
+        if want(f"{p}.ssh_user"):
+            node.ssh_user = ask.text(_("Node {n}: SSH user").format(n=n), node.ssh_user).strip()
+        if want(f"{p}.ssh_port"):
+            node.ssh_port = int_or_text(ask.text(_("Node {n}: SSH port").format(n=n), node.ssh_port))
+    if want("secrets.hacluster_password"):
+        secrets.hacluster_password = Secret(ask.password(_("hacluster password (secrets file only)"),
+                                                         secrets.hacluster_password.reveal()))
+    renamed = dict(zip(old_names, spec.hostnames))
+    secrets.ipmi = {renamed.get(k, k): v for k, v in secrets.ipmi.items()}
+
+
+def _plain_disks(ask: LinePrompts, spec, secrets, only=None) -> None:
+    from wizard.spec import NodeDisks
+
+    want = _wants(only)
+    s = spec.storage
+    if want("storage.meta_disk_mode"):
+        print(_("A dedicated meta-data partition is recommended: an image backup of the data partition "
+                "then restores cleanly, and indexed slots let several mirrors share it. Internal meta-data "
+                "needs no extra partition, but a restore of the data partition loses it (re-create, full resync)."))
+        s.meta_disk_mode = ask.select(_("DRBD meta-data"), [
+            (_("dedicated partition, indexed slot (recommended)"), "indexed"),
+            (_("dedicated partition, whole (flexible)"), "flexible"),
+            (_("internal, at the end of the data partition"), "internal"),
+        ], s.meta_disk_mode)
+    while len(s.nodes) < 2:
+        s.nodes.append(NodeDisks(""))
+    for i, disks in enumerate(s.nodes[:2]):
+        p = f"storage.nodes[{i}]"
+        name = spec.nodes[i].hostname if i < len(spec.nodes) else str(i + 1)
+        if want(f"{p}.disk"):
+            disks.disk = ask.text(_("{node}: DRBD data partition").format(node=name), disks.disk).strip()
+        if s.meta_disk_mode != "internal" and want(f"{p}.meta_disk"):
+            disks.meta_disk = ask.text(_("{node}: meta-data partition").format(node=name),
+                                       disks.meta_disk or "").strip()
+        if s.meta_disk_mode == "indexed" and want(f"{p}.meta_index"):
+            disks.meta_index = int_or_text(ask.text(_("{node}: meta-data slot").format(node=name),
+                                                    disks.meta_index))
+    keep_used_storage(s)
+    if want("storage.filesystem"):
+        s.filesystem = ask.select(_("Filesystem"), [("ext4", "ext4"), ("xfs", "xfs")], s.filesystem)
+    if want("storage.mount_point"):
+        s.mount_point = ask.text(_("Mount point"), s.mount_point).strip()
+    if want("storage.resource"):
+        s.resource = ask.text(_("DRBD resource"), s.resource).strip()
+    if want("storage.minor"):
+        s.minor = int_or_text(ask.text(_("DRBD minor"), s.minor))
+    if want("storage.port"):
+        s.port = int_or_text(ask.text(_("DRBD port"), s.port))
+
+
+def _plain_interconnect(ask: LinePrompts, spec, secrets, only=None) -> None:
+    from wizard.spec import MAX_LINKS, Link
+
+    want = _wants(only)
+    if only is None or any(under(f, "links") and f == "links" for f in only):
+        count = ask.text(_("How many Corosync links (1-{max}, 2 recommended)").format(max=MAX_LINKS),
+                         len(spec.links))
+        count = int_or_text(count)
+        if isinstance(count, int) and 1 <= count <= MAX_LINKS:
+            spec.links = (spec.links + [Link(["", ""]) for _i in range(count)])[:count]
+    names = [n.hostname for n in spec.nodes[:2]]
+    for i, link in enumerate(spec.links):
+        while len(link.addresses) < 2:
+            link.addresses.append("")
+        for j in range(2):
+            if want(f"links[{i}].addresses[{j}]"):
+                link.addresses[j] = ask.text(_("Link {n}: {node} address").format(n=i, node=names[j]),
+                                             link.addresses[j]).strip()
+        if want(f"links[{i}].prefix"):
+            link.prefix = int_or_text(ask.text(_("Link {n}: prefix length").format(n=i), link.prefix))
+    if want("storage.replication_link"):
+        current = spec.storage.replication_link
+        spec.storage.replication_link = ask.select(
+            _("DRBD replicates over"),
+            [(_("link {n} ({a} ↔ {b})").format(n=i, a=link.addresses[0], b=link.addresses[1]), i)
+             for i, link in enumerate(spec.links)],
+            current if isinstance(current, int) and current < len(spec.links) else len(spec.links) - 1)
+
+
+def _plain_services(ask: LinePrompts, spec, secrets, only=None) -> None:
+    want = _wants(only)
+    sv = spec.services
+    if want("services.vip"):
+        sv.vip = ask.text(_("Listen address (VIP)"), sv.vip).strip()
+    if want("services.vip_prefix"):
+        sv.vip_prefix = int_or_text(ask.text(_("VIP prefix length"), sv.vip_prefix))
+    nics = (list(sv.vip_nics) + ["", ""])[:2]
+    for i in range(2):
+        if want(f"services.vip_nics[{i}]"):
+            name = spec.nodes[i].hostname if i < len(spec.nodes) else str(i + 1)
+            nics[i] = ask.text(_("VIP NIC on {node}").format(node=name), nics[i]).strip()
+    sv.vip_nics = nics
+    if want("services.source_address"):
+        sv.source_address = ask.text(_("Zabbix source address (empty: the VIP)"), sv.source_address).strip()
+
+
+def _plain_zabbix(ask: LinePrompts, spec, secrets, only=None) -> None:
+    from wizard.sizing import TIERS
+    from wizard.spec import Secret
+
+    want = _wants(only)
+    z = spec.zabbix
+    if want("zabbix.version"):
+        z.version = ask.select(_("Zabbix version"), [("6.0 LTS", "6.0"), ("7.0 LTS", "7.0")], z.version)
+    if want("zabbix.package_source"):
+        z.package_source = ask.select(_("Packages from"), [(_("the OS (Debian)"), "os"),
+                                                           (_("repo.zabbix.com"), "official"),
+                                                           (_("a local mirror"), "mirror")], z.package_source)
+    if z.package_source == "mirror" and want("zabbix.mirror_url"):
+        z.mirror_url = ask.text(_("Mirror URL"), z.mirror_url).strip()
+    keep_used_zabbix(z)
+    if want("zabbix.sizing"):
+        print(_("Sizing tiers:"))
+        for t in TIERS.values():
+            print(f"  {t.name:<7} ≤ {t.max_hosts:>4} hosts  {t.min_memory_mib // 1024:>2} GiB/node  "
+                  f"InnoDB {t.innodb_buffer_pool:>4}  cache {t.cache_size:>4}  pollers {t.start_pollers}")
+        z.sizing = ask.select(_("Sizing tier"), [
+            (_("{name} (up to {hosts} hosts)").format(name=t.name, hosts=t.max_hosts), t.name)
+            for t in TIERS.values()], z.sizing)
+    if want("zabbix.db_engine"):
+        z.db_engine = ask.select(_("Database engine"), [("MariaDB", "mariadb"), ("MySQL 8", "mysql")], z.db_engine)
+    if want("zabbix.db_name"):
+        z.db_name = ask.text(_("Database name"), z.db_name).strip()
+    if want("zabbix.db_user"):
+        z.db_user = ask.text(_("Database user"), z.db_user).strip()
+    if want("secrets.db_password"):
+        secrets.db_password = Secret(ask.password(_("Database password (secrets file only)"),
+                                                  secrets.db_password.reveal()))
+    if want("zabbix.server_name"):
+        z.server_name = ask.text(_("Frontend server name"), z.server_name).strip()
+    if want("zabbix.timezone"):
+        z.timezone = ask.text(_("Frontend time zone"), z.timezone).strip()
+    if want("secrets.zabbix_admin_password"):
+        secrets.zabbix_admin_password = Secret(ask.password(_("Zabbix Admin password (secrets file only)"),
+                                                            secrets.zabbix_admin_password.reveal()))
+
+
+def _plain_fencing(ask: LinePrompts, spec, secrets, only=None) -> None:
+    from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, IpmiDevice, Secret
+
+    want = _wants(only)
+    f = spec.fencing
+    if want("fencing.method"):
+        f.method = ask.select(_("Fencing"), [(_("IPMI / iLO / iDRAC (fence_ipmilan)"), "ipmi"),
+                                             (_("SBD on a shared disk"), "sbd"),
+                                             (_("None (not for production)"), "none")], f.method)
+    if f.method == "ipmi":
+        while len(f.ipmi) < 2:
+            f.ipmi.append(IpmiDevice("", ""))
+        for i, dev in enumerate(f.ipmi[:2]):
+            name = spec.nodes[i].hostname if i < len(spec.nodes) else str(i + 1)
+            p = f"fencing.ipmi[{i}]"
+            if want(f"{p}.address"):
+                dev.address = ask.text(_("BMC of {node}: address").format(node=name), dev.address).strip()
+            if want(f"{p}.user"):
+                dev.user = ask.text(_("BMC of {node}: user").format(node=name), dev.user).strip()
+            if want(f"{p}.lanplus"):
+                dev.lanplus = ask.confirm(_("BMC of {node}: IPMI v2.0 (lanplus)?").format(node=name), dev.lanplus)
+            if want(f"secrets.ipmi.{name}"):
+                current = secrets.ipmi[name].reveal() if name in secrets.ipmi else ""
+                password = ask.password(_("BMC of {node}: password (secrets file only)").format(node=name), current)
+                if password:
+                    secrets.ipmi[name] = Secret(password)
+    elif f.method == "sbd":
+        if want("fencing.sbd_device"):
+            f.sbd_device = ask.text(_("SBD device (shared, by a stable path)"), f.sbd_device).strip()
+    elif want("fencing.acknowledgement"):
+        print(_("Without fencing, a node that loses the interconnect can still promote its copy and run "
+                "the database: the two copies then differ (split brain). To accept that, type exactly:"))
+        print(f"  {NO_FENCING_ACKNOWLEDGEMENT}")
+        f.acknowledgement = ask.text(_("Acknowledgement"), f.acknowledgement).strip()
+    keep_used_fencing(spec, secrets)
+
+
+def _wants(only):
+    """Whether a question is asked: all of them, or those a problem names."""
+    if only is None:
+        return lambda path: True
+    return lambda path: any(under(f, path) or under(path, f) for f in only)
+
+
+PLAIN_STEPS = (
+    ("nodes", _plain_nodes),
+    ("disks", _plain_disks),
+    ("interconnect", _plain_interconnect),
+    ("services", _plain_services),
+    ("zabbix", _plain_zabbix),
+    ("fencing", _plain_fencing),
+)
+
+
+def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: dict | None = None) -> int:
+    """Ask the wizard's questions as line prompts; save the answers."""
+    from wizard.answers import load_answers, load_secrets
+    from wizard.spec import Secrets, errors
+
+    ask = LinePrompts(io)
+    print(_("zabbix-ha: questions about your two servers. Enter keeps the value shown; "
+            "nothing is changed on any server."))
+    if args.answers:
+        spec, secrets, _source = load_start(args)
+    else:
+        choices = [(_("a new cluster (the documented example's values)"), "new"),
+                   (_("an answers file"), "file")]
+        if lab_answers() is not None:
+            choices.insert(0, (_("the local two-node lab"), "lab"))
+        start = ask.select(_("Start from"), choices, choices[0][1])
+        secrets = Secrets()
+        if start == "lab":
+            spec = load_answers(lab_answers())
+            secrets = load_secrets(lab_secrets()) if lab_secrets() else Secrets()
+        elif start == "file":
+            spec = load_answers(Path(ask.text(_("Answers file to load"))).expanduser())
+            secrets_path = ask.text(_("Its secrets file (empty: none)")).strip()
+            secrets = load_secrets(Path(secrets_path).expanduser()) if secrets_path else Secrets()
+        else:
+            spec = default_spec()
+    for name, step in PLAIN_STEPS:
+        print()
+        print(f"== {step_titles()[name]} ==")
+        step(ask, spec, secrets)
+        while True:
+            problems = step_problems(spec, secrets, STEP_FIELDS[name])
+            for p in problems:
+                mark = _("error") if p.severity == "error" else _("warning")
+                print(f"  {mark}: {p.field}: {p.message}\n    fix: {p.fix}")
+            bad = errors(problems)
+            if not bad:
+                break
+            # Ask again only what the problems name (all of the step if none matches).
+            step(ask, spec, secrets, only=[p.field for p in bad])
+    print()
+    print(summary(spec))
+    target = Path(ask.text(_("Save the answers to"), answers_out or default_answers_out()).strip()).expanduser()
+    written = save_all(spec, secrets, target)
+    print(_("answers saved to {path}").format(path=written[0]))
+    if len(written) > 1:
+        print(_("secrets saved to {path} (mode 0600)").format(path=written[1]))
+    return 0
