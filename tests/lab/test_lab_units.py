@@ -58,6 +58,13 @@ def test_lab_answers_are_a_valid_cluster_spec(fencing):
     assert spec.storage.nodes[0].meta_disk == "/dev/vdc"
 
 
+def test_sbd_variant_uses_the_shared_disk():
+    st = LabState("vm", LAYOUT.block, repo_url="http://10.213.0.1:8080/debian", fencing="ipmi")
+    spec = build_spec(st, LAYOUT, fencing_method="sbd")
+    assert spec.fencing.method == "sbd" and spec.fencing.sbd_device == "/dev/disk/by-id/virtio-zha-sbd"
+    assert [p for p in validate(spec) if p.severity == "error"] == []
+
+
 def test_lab_commands_need_root(monkeypatch, capsys):
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     assert main(["lab", "status"]) == 1

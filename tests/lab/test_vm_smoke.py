@@ -79,3 +79,21 @@ def test_drbd_module_loads_and_a_resource_connects(lab):
     for node in NODES:
         lab.ssh(node, ["drbdadm", "down", "zhasmoke"], timeout=60)
     print(f"DRBD install + connect: {time.monotonic() - started:.1f} s")
+
+
+def test_answers_files_describe_this_lab(lab):
+    from wizard.answers import load_answers, load_secrets
+    from wizard.lab.answers import SBD_ANSWERS_FILE
+    from wizard.lab.paths import ANSWERS_FILE, SECRETS_FILE
+    from wizard.spec import validate, validate_secrets
+
+    spec, secrets = load_answers(ANSWERS_FILE), load_secrets(SECRETS_FILE)
+    assert [n.address for n in spec.nodes] == [lab.address(n) for n in NODES]
+    assert [link.addresses for link in spec.links] == [[lab.address(n, net) for n in NODES] for net in ("ic1", "ic2")]
+    assert spec.zabbix.mirror_url == lab.repo_url
+    assert spec.fencing.method == "ipmi"
+    assert not [p for p in validate(spec) + validate_secrets(spec, secrets) if p.severity == "error"]
+    sbd = load_answers(SBD_ANSWERS_FILE)
+    assert sbd.fencing.method == "sbd"
+    for node in NODES:
+        lab.ssh(node, ["test", "-b", sbd.fencing.sbd_device])

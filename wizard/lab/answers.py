@@ -15,13 +15,19 @@ from wizard.lab.state import LabState
 
 DATA_DISK = "/dev/vdb"
 META_DISK = "/dev/vdc"
+SBD_DEVICE = "/dev/disk/by-id/virtio-zha-sbd"     # the disk both VMs share
+SBD_ANSWERS_FILE = ANSWERS_FILE.with_name("answers-sbd.yaml")
 
 
-def build_spec(st: LabState, layout: Layout):
+def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None):
+    """The lab as a ClusterSpec. VMs: IPMI fencing through the simulated BMCs
+    (or, with fencing_method="sbd", SBD on the shared disk); containers: none."""
     from wizard.spec import (NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, Fencing, IpmiDevice, Link, Node,
                              NodeDisks, ServiceAddresses, Storage, Zabbix)
 
-    if st.fencing == "ipmi":
+    if fencing_method == "sbd":
+        fencing = Fencing(method="sbd", sbd_device=SBD_DEVICE)
+    elif st.fencing == "ipmi":
         fencing = Fencing(method="ipmi", ipmi=[IpmiDevice(address=layout.bmc_address(n), user=ipmi.USER, lanplus=True)
                                               for n in NODES])
     else:
@@ -59,3 +65,7 @@ def write_answers(st: LabState, layout: Layout) -> None:
 
     save_answers(build_spec(st, layout), ANSWERS_FILE)
     save_secrets(build_secrets(st), SECRETS_FILE)
+    SBD_ANSWERS_FILE.unlink(missing_ok=True)
+    if st.flavour == "vm":
+        # The same cluster with SBD fencing instead of IPMI (same secrets file).
+        save_answers(build_spec(st, layout, fencing_method="sbd"), SBD_ANSWERS_FILE)

@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_fault)
 
     p = verbs.add_parser("answers", help="print the path of the lab's answers file")
+    p.add_argument("--fencing", choices=("default", "sbd"), default="default",
+                   help="sbd: the variant fenced by SBD on the VMs' shared disk instead of IPMI")
     p.set_defaults(func=cmd_answers)
 
 
@@ -119,10 +121,13 @@ def cmd_fault(args) -> int:
 
 def cmd_answers(args) -> int:
     from wizard.errors import UserError
+    from wizard.lab.answers import SBD_ANSWERS_FILE
     from wizard.lab.paths import ANSWERS_FILE, SECRETS_FILE
 
-    if not ANSWERS_FILE.exists():
-        raise UserError("the lab has no answers file (no lab is up)", "run `zabbix-ha lab up` first")
-    print(ANSWERS_FILE)
+    path = SBD_ANSWERS_FILE if args.fencing == "sbd" else ANSWERS_FILE
+    if not path.exists():
+        raise UserError(f"the lab has no answers file {path.name}",
+                        "run `zabbix-ha lab up` first (the SBD variant exists for the vm flavour only)")
+    print(path)
     print(f"# secrets: {SECRETS_FILE}", file=sys.stderr)
     return 0

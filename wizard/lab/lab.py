@@ -160,7 +160,7 @@ def _down(log) -> list[str]:
         except OSError as exc:
             raise LabError(f"could not remove {WORK_DIR}: {exc}", "run `zabbix-ha lab down` again") from None
         removed.append(f"dir {WORK_DIR}")
-    for path in (KNOWN_HOSTS, ANSWERS_FILE, state.STATE_FILE, RUN_DIR / "secrets.yaml"):
+    for path in (KNOWN_HOSTS, ANSWERS_FILE, state.STATE_FILE, RUN_DIR / "secrets.yaml", RUN_DIR / "answers-sbd.yaml"):
         if path.exists():
             path.unlink()
     state.clear()
