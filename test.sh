@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exec sudo --preserve-env=CI "$0" "$@"
 fi
 
-packages=$(grep -hv '^\s*#' .ci/packages/*.txt | tr -s ' \n' ' ')
+packages=$(sed -e 's/#.*//' .ci/packages/*.txt | tr -s ' \n\t' ' ')
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -36,6 +36,15 @@ def register(subparsers) -> None:
     p.add_argument("remote", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="command to run on the node")
     p.set_defaults(func=cmd_ssh)
 
+    # Internal: the mirror's HTTP server, started by `lab up` as its own
+    # process. A verb of ours rather than `python -m http.server` because in
+    # the one-file binary sys.executable is zabbix-ha, not a Python.
+    p = verbs.add_parser("serve-repo")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--directory", required=True)
+    p.add_argument("port", type=int)
+    p.set_defaults(func=cmd_serve_repo)
+
     p = verbs.add_parser("reset", help="give both nodes fresh disks and boot them again")
     p.set_defaults(func=cmd_reset)
 
@@ -130,4 +139,14 @@ def cmd_answers(args) -> int:
                         "run `zabbix-ha lab up` first (the SBD variant exists for the vm flavour only)")
     print(path)
     print(f"# secrets: {SECRETS_FILE}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve_repo(args: argparse.Namespace) -> int:
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.directory)
+    with http.server.ThreadingHTTPServer((args.bind, args.port), handler) as server:
+        server.serve_forever()
     return 0

@@ -123,6 +123,13 @@ def _build(repo: Repo, image: Image, log) -> float:
     return time.monotonic() - started
 
 
+def zabbix_ha_command() -> list[str]:
+    """How to start zabbix-ha itself: the one-file binary is sys.executable."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "wizard"]
+
+
 def serve(repo: Repo, layout: Layout) -> str:
     """Serve the repository on the lab host address only; returns the mirror URL."""
     address = layout.host_address
@@ -131,7 +138,7 @@ def serve(repo: Repo, layout: Layout) -> str:
     for port in HTTP_PORTS:
         if port_open_plain(address, port):
             continue
-        daemons.start("httpd", [sys.executable, "-m", "http.server", "--bind", address,
+        daemons.start("httpd", [*zabbix_ha_command(), "lab", "serve-repo", "--bind", address,
                                 "--directory", str(repo.root), str(port)], marker=str(repo.root), log=log)
         try:
             wait_until(lambda: port_open_plain(address, port) or daemons.pid("httpd") is None,
