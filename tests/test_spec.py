@@ -55,6 +55,7 @@ BAD_INPUTS = [
     ("storage.port", 3306, "storage.port", "port-conflict"),
     ("storage.protocol", "A", "storage.protocol", "async-protocol"),
     ("storage.replication_link", 2, "storage.replication_link", "invalid-link"),
+    ("storage.replication_link", "one", "storage.replication_link", "invalid-link"),
     ("storage.filesystem", "btrfs", "storage.filesystem", "invalid-filesystem"),
     ("storage.mount_point", "/var", "storage.mount_point", "system-mount-point"),
     ("storage.mount_point", "relative/dir", "storage.mount_point", "invalid-mount-point"),

@@ -442,7 +442,7 @@ def _validate_storage(c: _Collector, spec: ClusterSpec) -> None:
         c.error("storage.protocol", "async-protocol",
                 f"replication protocol {s.protocol!r} acknowledges writes before the peer has them: a failover loses data",
                 "use protocol C (synchronous)")
-    if not 0 <= s.replication_link < max(len(spec.links), 1) or not isinstance(s.replication_link, int):
+    if not isinstance(s.replication_link, int) or not 0 <= s.replication_link < max(len(spec.links), 1):
         c.error("storage.replication_link", "invalid-link", f"link {s.replication_link!r} does not exist",
                 f"choose a link index from 0 to {len(spec.links) - 1}")
     if s.filesystem not in ("ext4", "xfs"):
