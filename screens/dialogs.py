@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from screens.base import Prose
 from wizard.i18n import _
@@ -108,3 +108,47 @@ class ConfirmDialog(ModalScreen[bool]):
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+class TypedConfirmDialog(ModalScreen[bool]):
+    """Confirm something destructive by typing its name (like a device path):
+    the Accept button stays disabled until the typed text matches exactly, so
+    no reflexive Enter can accept it."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "no", _("Cancel"))]
+
+    def __init__(self, question: str, explain: str, yes: str, expected: str) -> None:
+        super().__init__()
+        self.question, self.explain, self.yes, self.expected = question, explain, yes, expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Prose(self.question, id="question")
+            yield Prose(self.explain, id="explain")
+            yield Prose(_("Type {expected} to confirm:").format(expected=self.expected), id="type-prompt")
+            yield Input(id="typed", compact=True)
+            with Horizontal(id="buttons"):
+                yield Button(_("Cancel"), id="no", compact=True)
+                yield Button(self.yes, id="yes", compact=True, variant="error", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#typed", Input).focus()
+
+    @on(Input.Changed, "#typed")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#yes", Button).disabled = event.value != self.expected
+
+    @on(Input.Submitted, "#typed")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.expected:
+            self.dismiss(True)
+        else:
+            self.app.bell()
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes" and self.query_one("#typed", Input).value == self.expected)

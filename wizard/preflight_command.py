@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-probe", action="store_true", help="skip the traffic probes between the nodes")
     p.add_argument("--skip-source-probe", action="store_true", help="do not test the package source from the nodes")
     p.add_argument("--force", metavar="CODE", action="append", default=[],
-                   help="accept a forceable finding (e.g. wipe-disk: the disks' signatures will be erased)")
+                   help="accept a forceable finding, as its table line names it (repeatable); "
+                        "e.g. wipe-disk:NODE:/dev/DEVICE accepts erasing that one device's signatures")
     p.add_argument("--journal", metavar="FILE", help="append every command run (secrets masked) to FILE")
     p.set_defaults(func=run)
 
@@ -187,6 +188,8 @@ def format_table(findings, width: int = 100) -> str:
     for f in findings:
         msg = textwrap.wrap(f.message, text_w) or [""]
         fix = textwrap.wrap("fix: " + f.fix, text_w) if f.fix else []
+        if f.force_code and f.severity == "error":
+            fix += textwrap.wrap(f"or, after checking, accept it: --force {f.force_code}", text_w)
         lines.append(f"{f.severity:<9}{(f.node or 'both'):<{node_w + 2}}{f.code:<{code_w + 2}}{msg[0]}")
         lines += [" " * indent + m for m in msg[1:] + fix]
     return "\n".join(lines) + "\n"

@@ -92,28 +92,38 @@ async def test_without_an_ssh_key_it_says_how_to_get_one(make_app, monkeypatch):
         assert app.screen.name == "install"
 
 
-async def test_a_forceable_error_is_accepted_only_after_confirming(make_app, example_spec, fake_core):
+async def test_a_wipe_is_accepted_only_after_typing_the_device(make_app, example_spec, fake_core):
     calls, results = fake_core
+    code = "wipe-disk:zbx-node1:/dev/sda6"
     wipe = Finding("disk-signature", "error", "zbx-node1", "/dev/sda6 holds an ext4 signature",
-                   "check it holds nothing you need, then confirm wiping it", force_code="wipe-disk")
+                   "check it holds nothing you need, then confirm wiping it", {"device": "/dev/sda6"}, code)
     results.append([wipe])
     results.append([Finding("disk-signature", "warning", "zbx-node1", "/dev/sda6 WILL BE WIPED", "")])
     app = make_app(start_at="preflight", secrets=full_secrets(example_spec))
     async with app.run_test(size=SIZE) as pilot:
         await run_preflight(pilot)
-        assert "Press f to accept this (wipe-disk)" in str(app.screen.query_one("#detail").render())
+        assert f"Press f to accept this ({code})" in str(app.screen.query_one("#detail").render())
         await pilot.press("f")
         await pilot.pause()
-        assert type(app.screen).__name__ == "ConfirmDialog"
-        await pilot.press("enter")                    # Cancel has the focus: nothing accepted
+        assert type(app.screen).__name__ == "TypedConfirmDialog"
+        await pilot.press("enter")                    # nothing typed: a reflexive Enter accepts nothing
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TypedConfirmDialog"
+        await pilot.press(*"/dev/sda")                # another device's name does not enable Accept
+        await pilot.pause()
+        assert app.screen.query_one("#yes").disabled
+        await pilot.press("enter")
+        await pilot.press("escape")                   # cancelled: nothing accepted, nothing re-run
         await pilot.pause()
         assert app.forced == set() and len(calls) == 1
         await pilot.press("f")
         await pilot.pause()
-        await focus(pilot, "yes")
+        await pilot.press(*"/dev/sda6")
+        await pilot.pause()
+        assert not app.screen.query_one("#yes").disabled
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert calls[1]["forced"] == {"wipe-disk"}
+        assert calls[1]["forced"] == {code}
         await pilot.press("ctrl+n")
         assert app.screen.name == "install"           # only a warning is left

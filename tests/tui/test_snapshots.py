@@ -102,3 +102,25 @@ def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=run)
+
+
+def test_wipe_confirmation_asks_for_the_device_path(snap_compare, snap_app, monkeypatch):
+    import screens.preflight as pf
+    from wizard.preflight import Finding
+
+    findings = [Finding("disk-signature", "error", "zbx-node2", "the backing device /dev/sdb1 on zbx-node2 "
+                        "contains ext4", "check on zbx-node2 with `wipefs -n /dev/sdb1` that it holds nothing",
+                        {"device": "/dev/sdb1"}, "wipe-disk:zbx-node2:/dev/sdb1")]
+    monkeypatch.setattr(pf, "available", lambda *modules: True)
+    monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
+    monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
+
+    async def run(pilot):
+        pilot.app.screen.start()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"/dev/sd")
+
+    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=run)
