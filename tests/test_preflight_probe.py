@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import time
 
 import pytest
 
@@ -44,16 +43,13 @@ def executors():
 
 def test_matrix_on_loopback_passes_both_directions(executors):
     spec = loopback_spec()
-    t0 = time.monotonic()
     paths = connectivity(spec, executors)
-    elapsed = time.monotonic() - t0
     kinds = sorted((p.link, p.src, p.kind) for p in paths)
     # 2 links x 2 directions x (icmp + udp), plus tcp on the replication link both ways.
     assert len(paths) == 10, kinds
     assert all(p.ok for p in paths), [p for p in paths if not p.ok]
     assert {(p.src, p.dst) for p in paths} == {(N1, N2), (N2, N1)}
     assert {p.port for p in paths if p.kind == "udp"} == {5405, 5406}
-    assert elapsed < 10
 
 
 def test_sender_without_its_address_fails(executors):

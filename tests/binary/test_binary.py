@@ -178,4 +178,3 @@ def test_version_time_reported(binary, workdir):
         assert run_binary(binary, "--version", cwd=workdir).returncode == 0
         times.append(time.monotonic() - started)
     report(f"zabbix-ha --version: {min(times):.2f} s (best of 3)")
-    assert min(times) < 10

@@ -1,5 +1,4 @@
 import dataclasses
-import time
 
 import pytest
 
@@ -17,18 +16,13 @@ def tree():
 
 def test_sample_tree_is_valid_and_every_kind_is_covered(ctx):
     assert {kind for _, kind in SAMPLES.values()} == set(CHECKERS)
-    start = time.monotonic()
     verdicts = validate_tree(tree(), ctx)
-    elapsed = time.monotonic() - start
     assert_all_ok(verdicts)
     # One verdict per (node, file, tool).
     keys = [(v.node, v.path, v.tool) for v in verdicts]
     assert len(keys) == len(set(keys))
     for node in (NODE1, NODE2):
         assert {v.path for v in verdicts if v.node == node} == set(SAMPLES)
-    # Shared checks run once; the slowest single tool (zabbix 6.0 -R, ~1.5 s)
-    # bounds the whole tree.
-    assert elapsed < 6, elapsed
 
 
 def test_node_specific_checks_run_as_each_node(ctx):
