@@ -6,7 +6,11 @@
 
 Runs the real command (a fresh `zabbix-ha` process each run, so start-up
 is included) and prints wall times: min / median / max, and the phase
-timings of the last run (connect, facts, probes).
+timings of the last run (connect, facts, probes). With --lab and --loopback it
+also times, in the same run, a bare `ssh NODE true` to the same nodes and
+prints preflight as a multiple of it: under the VM lab's software emulation
+every process on a node costs ~20x what it costs on hardware, and the ratio
+shows how much of the wall time is the nodes' speed rather than the wizard's.
 """
 
 from __future__ import annotations
@@ -24,7 +28,24 @@ HERE = Path(__file__).resolve().parent.parent
 TARGET = 5.0
 
 
-def _measure(argv: list[str], runs: int) -> int:
+def _ssh_round_trip(ssh_argv: list[str], runs: int) -> float:
+    """Median wall time of a bare `ssh ... true` (new connection each time, as preflight makes one)."""
+    walls = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run([*ssh_argv, "true"], capture_output=True, timeout=60, check=True)
+        walls.append(time.monotonic() - t0)
+    return statistics.median(walls)
+
+
+def _print_ratio(median_preflight: float, round_trips: dict[str, float]) -> None:
+    rtt = max(round_trips.values())
+    print("bare SSH round trip (`ssh NODE true`), median: "
+          + ", ".join(f"{n} {t:.2f} s" for n, t in round_trips.items())
+          + f"; preflight = {median_preflight / rtt:.1f} x the slower node's round trip")
+
+
+def _measure(argv: list[str], runs: int, round_trips=None) -> int:
     walls, last = [], None
     for _ in range(runs):
         t0 = time.monotonic()
@@ -38,6 +59,8 @@ def _measure(argv: list[str], runs: int) -> int:
     print(f"preflight wall time over {runs} runs: min {min(walls):.2f} s, median {statistics.median(walls):.2f} s, "
           f"max {max(walls):.2f} s (target < {TARGET:.0f} s)")
     print("last run phases:", last["timings"], "commands:", last["commands"], "summary:", last["summary"])
+    if round_trips:
+        _print_ratio(statistics.median(walls), round_trips())
     return 0 if statistics.median(walls) < TARGET else 1
 
 
@@ -78,7 +101,12 @@ def _loopback(runs: int) -> int:
                 "print(json.dumps({'timings':{k:round(v,3) for k,v in t.items()},'commands':len(j.entries),"
                 "'summary':{'errors':sum(x.severity=='error' for x in f)}}))\n"
             ) % (str(HERE), fp, str(tmp / "trust"), str(answers))
-            return _measure([sys.executable, "-c", code], runs)
+            known = tmp / "known_hosts"
+            known.write_text(f"[127.0.0.1]:{server.port} " + Path(f"{server.host_key}.pub").read_text())
+            ssh = ["ssh", "-p", str(server.port), "-i", str(trust.key_path), "-o", "BatchMode=yes",
+                   "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}", "root@127.0.0.1"]
+            return _measure([sys.executable, "-c", code], runs,
+                            lambda: {"loopback": _ssh_round_trip(ssh, max(runs, 3))})
         finally:
             server.stop()
 
@@ -92,13 +120,24 @@ def main() -> int:
     if args.loopback:
         return _loopback(args.runs)
     exe = str(HERE / ".venv" / "bin" / "zabbix-ha")
+    round_trips = None
     if args.lab:
         sys.path.insert(0, str(HERE))
         from wizard.lab.paths import ANSWERS_FILE, KNOWN_HOSTS, SECRETS_FILE, SSH_KEY
         rest = ["--answers", str(ANSWERS_FILE), "--secrets", str(SECRETS_FILE), "--ssh-key", str(SSH_KEY),
                 "--known-hosts", str(KNOWN_HOSTS), "--all-ssh", *rest]
+        from wizard.answers import load_answers
+
+        nodes = load_answers(ANSWERS_FILE).nodes
+
+        def lab_round_trips():
+            return {n.hostname: _ssh_round_trip(
+                ["ssh", "-p", str(n.ssh_port), "-i", str(SSH_KEY), "-o", "BatchMode=yes",
+                 "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", f"{n.ssh_user}@{n.address}"], max(args.runs, 3))
+                for n in nodes}
+        round_trips = lab_round_trips
     trust = tempfile.mkdtemp(prefix="zha-bench-trust-")
-    return _measure([exe, "preflight", "--json", "--trust-dir", trust, *rest], args.runs)
+    return _measure([exe, "preflight", "--json", "--trust-dir", trust, *rest], args.runs, round_trips)
 
 
 if __name__ == "__main__":
