@@ -220,6 +220,18 @@ def test_wipe_is_accepted_per_node_and_device_only():
     assert unmatched.payload["force"] == "wipe-disk" and f"wipe-disk:{N2}:/dev/vdb" in unmatched.fix
 
 
+def test_memory_fix_names_a_tier_that_fits_or_says_none_does():
+    w = World()
+    w.spec.zabbix.sizing = "large"
+    w.node(N1, memory_mib=8192)
+    [hit] = [f for f in w.run() if f.code == "memory-low" and f.node == N1]
+    assert "medium" in hit.fix and "small" not in hit.fix
+    w.spec.zabbix.sizing = "small"
+    w.node(N1, memory_mib=1209)
+    [hit] = [f for f in w.run() if f.code == "memory-low" and f.node == N1]
+    assert "smallest tier (small)" in hit.fix and "choose" not in hit.fix
+
+
 def test_container_lab_like_node_reports_missing_drbd_with_fix():
     # The captured host itself has no DRBD module (like a container lab node).
     from tests.preflight.capture import load

@@ -500,9 +500,13 @@ def _memory(ctx: Context):
     tier = TIERS.get(ctx.spec.zabbix.sizing)
     for _, name, f in ctx.pairs():
         if tier and f.memory_mib and f.memory_mib < tier.min_memory_mib:
+            fits = [t.name for t in TIERS.values() if t.min_memory_mib <= f.memory_mib]
+            smallest = next(iter(TIERS.values()))
+            fix = (f"add memory, or choose the {fits[-1]} sizing tier (zabbix.sizing)" if fits else
+                   f"add memory: even the smallest tier ({smallest.name}) wants {smallest.min_memory_mib} MiB")
             yield _f("memory-low", "warning", name, f"{name} has {f.memory_mib} MiB of memory; the {tier.name} "
-                     f"tier wants {tier.min_memory_mib} MiB", "add memory or choose a smaller sizing tier",
-                     memory_mib=f.memory_mib, needed=tier.min_memory_mib)
+                     f"tier wants {tier.min_memory_mib} MiB", fix, memory_mib=f.memory_mib,
+                     needed=tier.min_memory_mib)
         if f.cpus and f.cpus < 2:
             yield _f("cpus-low", "warning", name, f"{name} has {f.cpus} CPU", "give each node at least 2 CPUs",
                      cpus=f.cpus)
