@@ -84,43 +84,40 @@ def test_fencing_none_at_80x24(snap_compare, snap_app):
     assert snap_compare(snap_app("fencing"), terminal_size=(80, 24), run_before=none)
 
 
-def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
+def preflight_run(monkeypatch, findings, *then_keys):
+    """Patch the preflight step to find `findings`; returns run_before: run it, then press then_keys."""
     import screens.preflight as pf
+
+    monkeypatch.setattr(pf, "available", lambda *modules: True)
+    monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
+    monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
+
+    async def run(pilot):
+        pilot.app.screen.start()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        for key in then_keys:
+            await pilot.press(key)
+            await pilot.pause()
+
+    return run
+
+
+def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
     from wizard.preflight import Finding
 
     findings = [Finding("disk-in-use", "error", "zbx-node1", "/dev/sda6 is mounted on /data",
                         "choose an unused partition or unmount it"),
                 Finding("time-offset", "warning", "zbx-node2", "the clock is 3 s off", "enable chrony"),
                 Finding("probe-skipped", "info", None, "the source address was not probed", "")]
-    monkeypatch.setattr(pf, "available", lambda *modules: True)
-    monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
-    monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
-
-    async def run(pilot):
-        pilot.app.screen.start()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=run)
+    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=preflight_run(monkeypatch, findings))
 
 
 def test_wipe_confirmation_asks_for_the_device_path(snap_compare, snap_app, monkeypatch):
-    import screens.preflight as pf
     from wizard.preflight import Finding
 
     findings = [Finding("disk-signature", "error", "zbx-node2", "the backing device /dev/sdb1 on zbx-node2 "
                         "contains ext4", "check on zbx-node2 with `wipefs -n /dev/sdb1` that it holds nothing",
                         {"device": "/dev/sdb1"}, "wipe-disk:zbx-node2:/dev/sdb1")]
-    monkeypatch.setattr(pf, "available", lambda *modules: True)
-    monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
-    monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
-
-    async def run(pilot):
-        pilot.app.screen.start()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.press("f")
-        await pilot.pause()
-        await pilot.press(*"/dev/sd")
-
-    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24), run_before=run)
+    assert snap_compare(snap_app("preflight"), terminal_size=(80, 24),
+                        run_before=preflight_run(monkeypatch, findings, "f", *"/dev/sd"))
