@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.preflight.capture import load
 from wizard import facts_parse as fp
-from wizard.facts import commands_for, facts_from_raw, gather
+from wizard.facts import Raw, commands_for, facts_from_raw, gather
 from wizard.remote import LocalExecutor
 
 DATA = Path(__file__).parent / "data" / "facts"
@@ -89,14 +90,59 @@ def test_loop_devices_and_signatures():
     assert f.signatures["/dev/nonexistent-zbx"] is None
 
 
-@pytest.mark.parametrize("name,expected", [
+RHEL_FAMILY_OS_RELEASE = [
     ("miraclelinux-9.2.os-release", ("miraclelinux", "9.2", "rhel", "rhel9", "MIRACLE LINUX 9.2 (Feige)")),
     ("rocky-8.3.os-release", ("rocky", "8.3", "rhel", "rhel8", "Rocky Linux 8.3")),
-])
+    ("rocky-8.4.os-release", ("rocky", "8.4", "rhel", "rhel8", "Rocky Linux 8.4 (Green Obsidian)")),
+    ("rhel-7.0.os-release", ("rhel", "7.0", "rhel", "rhel7", "Red Hat Enterprise Linux Server 7.0 (Maipo)")),
+    ("centos-7.os-release", ("centos", "7", "rhel", "rhel7", "CentOS Linux 7 (Core)")),
+    # ID="ol" and no ID_LIKE at all: only the list of known ids makes it rpm.
+    ("oracle-7.5.os-release", ("ol", "7.5", "rhel", "rhel7", "Oracle Linux Server 7.5")),
+    ("cloudlinux-7.3.os-release", ("cloudlinux", "7.3", "rhel", "rhel7", "CloudLinux 7.3 (Yury Malyshev)")),
+    # Scientific Linux 7 calls itself ID="rhel".
+    ("scientific-7.2.os-release", ("rhel", "7.2", "rhel", "rhel7", "Scientific Linux 7.2 (Nitrogen)")),
+    # rpm, but not RHEL: Fedora 30 is not "rhel30", Amazon Linux (ID_LIKE="rhel fedora") not "rhel2016".
+    ("fedora-30.os-release", ("fedora", "30", "rhel", "fedora30", "Fedora 30 (Thirty)")),
+    ("amazon-2016.03.os-release", ("amzn", "2016.03", "rhel", "amzn2016", "Amazon Linux AMI 2016.03")),
+]
+
+
+@pytest.mark.parametrize("name,expected", RHEL_FAMILY_OS_RELEASE)
 def test_rhel_family_os_release(name, expected):
     info = fp.parse_os_release((DATA / "rhel-family" / name).read_text())
     assert (info.id, info.version_id, info.family, info.platform_id, info.pretty_name) == expected
     assert commands_for(os_family=info.family, packages=["corosync"])["packages"][0] == "rpm"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in RHEL_FAMILY_OS_RELEASE])
+def test_rhel_family_node_is_refused_naming_its_os_and_the_supported_ones(name):
+    # Only Debian profiles exist: a RHEL-family node must be an error that says what it runs.
+    from tests.preflight import factory
+    from wizard.platforms import PLATFORMS
+    from wizard.preflight import check
+
+    info = fp.parse_os_release((DATA / "rhel-family" / name).read_text())
+    spec, facts = factory.spec(), factory.facts()
+    facts = {n: replace(f, os=info) for n, f in facts.items()}
+    found = [f for f in check(spec, facts, factory.secrets(), probes=factory.probes(spec))
+             if f.code == "os-unsupported"]
+    assert [(f.severity, f.node, f.payload["platform"]) for f in found] == \
+        [("error", n, info.platform_id) for n in spec.hostnames]
+    assert info.pretty_name in found[0].message
+    assert all(p.name in found[0].fix for p in PLATFORMS.values())
+
+
+def test_rpm_query_fixture_through_facts_from_raw():
+    # Real `rpm -q --qf` output (Debian's rpm 4.18 on a test database, see rhel-family/SOURCE
+    # and tests/test_rpm_query.py), on a node whose os-release is a real Rocky Linux 8.4 one.
+    raw = load(DATA / "rhel-family")                       # rpm-query.json: key "packages"
+    assert list(raw) == ["packages"]
+    raw["os-release"] = Raw(("cat", "/etc/os-release"), 0, (DATA / "rhel-family" / "rocky-8.4.os-release").read_text())
+    f = facts_from_raw("rocky", raw)
+    assert f.problems == []
+    assert f.os.family == "rhel" and raw["packages"].rc == 1       # rc 1: pcs is not installed
+    assert f.packages_queried == ("corosync", "pacemaker", "pcs", "mariadb-server")
+    assert f.packages == {"corosync": "3.1.7-1.el9", "pacemaker": "2.1.7-5.el9", "mariadb-server": "10.5.22-1.el9_2"}
 
 
 def test_lsblk_tree_is_flattened_with_parents():

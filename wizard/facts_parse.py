@@ -31,20 +31,40 @@ class OsInfo:
 
     @property
     def family(self) -> str:
-        """debian or rhel: decides dpkg-query vs rpm."""
+        """debian or rhel: decides dpkg-query vs rpm.
+
+        Not every RPM distribution says ID_LIKE: Oracle Linux 7 has ID="ol"
+        and no ID_LIKE at all, so the known ids are listed.
+        """
         ids = (self.id, *self.id_like)
         if "debian" in ids or "ubuntu" in ids:
             return "debian"
-        if any(i in ids for i in ("rhel", "fedora", "centos")):
+        if self.id in RPM_IDS or any(i in ids for i in ("rhel", "fedora", "centos")):
             return "rhel"
         return self.id or "unknown"
 
     @property
     def platform_id(self) -> str:
-        """The wizard.platforms id this OS would be (debian12, rhel9, ...)."""
+        """The wizard.platforms id this OS would be (debian12, rhel9, fedora30, ...).
+
+        RHEL and its rebuilds are one platform, rhel<major>; Fedora and
+        Amazon Linux use rpm too but are their own platforms (fedora30 is
+        not RHEL 30).
+        """
         major = self.version_id.split(".")[0]
-        base = "rhel" if self.family == "rhel" else self.id
+        rebuild = self.id in RHEL_REBUILD_IDS or (
+            self.id not in RPM_IDS and any(i in self.id_like for i in ("rhel", "centos")))
+        base = "rhel" if rebuild else self.id
         return f"{base}{major}"
+
+
+# os-release IDs of RHEL and its rebuilds (Scientific Linux 7 says ID="rhel" itself).
+# Others that say ID_LIKE="rhel ..." count as rebuilds too.
+RHEL_REBUILD_IDS = frozenset({
+    "rhel", "centos", "rocky", "almalinux", "ol", "cloudlinux", "scientific", "miraclelinux",
+})
+# Every ID that means rpm packages, including the non-RHEL ones.
+RPM_IDS = RHEL_REBUILD_IDS | {"fedora", "amzn"}
 
 
 @dataclass(frozen=True)
