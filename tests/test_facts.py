@@ -142,7 +142,19 @@ def test_rpm_query_fixture_through_facts_from_raw():
     assert f.problems == []
     assert f.os.family == "rhel" and raw["packages"].rc == 1       # rc 1: pcs is not installed
     assert f.packages_queried == ("corosync", "pacemaker", "pcs", "mariadb-server")
-    assert f.packages == {"corosync": "3.1.7-1.el9", "pacemaker": "2.1.7-5.el9", "mariadb-server": "10.5.22-1.el9_2"}
+    assert f.packages == {"corosync": "3.1.7-1.el9", "pacemaker": "2.1.7-5.el9", "mariadb-server": "3:10.5.22-1.el9_2"}
+
+
+@pytest.mark.parametrize("argv0,rc,answered", [
+    ("rpm", 1, True), ("rpm", 4, True),          # rpm exits with the count of unknown names (4 queried)
+    ("rpm", 5, False), ("rpm", 127, False),      # more than that: no answer (127: rpm not installed)
+    ("dpkg-query", 1, True), ("dpkg-query", 2, False), ("dpkg-query", 124, False),
+])
+def test_a_package_query_without_an_answer_is_a_problem_not_an_empty_node(argv0, rc, answered):
+    argv = (argv0, "-q", "--", "corosync", "pacemaker", "pcs", "mariadb-server")
+    f = facts_from_raw("n", {"packages": Raw(argv, rc, "", "sh: 1: rpm: not found" if rc == 127 else "")})
+    assert f.packages == {}
+    assert (f.problems == []) == answered, f.problems
 
 
 def test_lsblk_tree_is_flattened_with_parents():

@@ -163,9 +163,12 @@ def facts_from_raw(node: str, raw: dict[str, Raw]) -> NodeFacts:
     if "packages" in raw:
         r = raw["packages"]
         f.packages_queried = tuple(a for a in r.argv[r.argv.index("--") + 1:]) if "--" in r.argv else ()
-        # dpkg-query and rpm exit 1 when some package is unknown: not a failure here.
-        parser = fp.parse_rpm_query if r.argv[0] == "rpm" else fp.parse_dpkg_query
-        f.packages = parse("packages", lambda r: parser(r.stdout), need_rc0=False) or {}
+        # An unknown package is no failure: dpkg-query exits 1, rpm exits with the count of them.
+        # Anything else (not installed: 127, timeout: 124, dpkg error: 2) means no answer at all.
+        rpm = r.argv[0] == "rpm"
+        answered = r.rc == 0 or (0 < r.rc <= len(f.packages_queried) if rpm else r.rc == 1)
+        parser = fp.parse_rpm_query if rpm else fp.parse_dpkg_query
+        f.packages = parse("packages", lambda r: parser(r.stdout), need_rc0=not answered) or {}
     for key, r in raw.items():
         if key.startswith("wipefs:"):
             f.signatures[key.split(":", 1)[1]] = parse(key, lambda r: fp.parse_wipefs(r.stdout, r.rc),
@@ -178,7 +181,8 @@ def facts_from_raw(node: str, raw: dict[str, Raw]) -> NodeFacts:
 
 def package_command(os_family: str, packages: list[str] | tuple[str, ...]) -> list[str]:
     if os_family == "rhel":
-        return ["rpm", "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n", "--", *packages]
+        # The epoch when there is one (3:10.5.22-1.el9), as dpkg prints it: versions are compared across nodes.
+        return ["rpm", "-q", "--qf", "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n", "--", *packages]
     return ["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n", "--", *packages]
 
 
