@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Select, Static
+from textual.widgets import Button, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 
 from textual.app import ComposeResult
-from textual.widgets import Static
 
 from screens.base import Prose, StepScreen
 from wizard.i18n import _

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Select, Static
+from textual.widgets import Button, Select
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _

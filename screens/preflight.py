@@ -10,8 +10,6 @@ key is shown for the person to confirm before the next run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work

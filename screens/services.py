@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Label, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.widgets import RadioButton, RadioSet, Static
+from textual.widgets import RadioButton, RadioSet
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
@@ -73,7 +73,6 @@ class WelcomeScreen(StepScreen):
         return []
 
     def action_next(self) -> None:
-        from wizard.answers import load_answers
         from wizard.interactive import default_spec
         from wizard.spec import Problem, Secrets
 

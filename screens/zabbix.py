@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.widgets import RadioButton, RadioSet, Select, Static
+from textual.widgets import RadioButton, RadioSet, Select
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _

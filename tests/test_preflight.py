@@ -13,10 +13,10 @@ import pytest
 
 from tests.preflight import factory
 from wizard import preflight
-from wizard.facts_parse import Address, DrbdInfo, DrbdMinor, ExistingState, Listener, OsInfo, TimeSync
+from wizard.facts_parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
 from wizard.preflight import Finding, check, drbd_meta_bytes, meta_needed
-from wizard.preflight_probe import AddressUse, PathResult, ReachResult
-from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Fencing, Secret
+from wizard.preflight_probe import AddressUse, ReachResult
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Fencing
 
 N1, N2 = "zbx-node1", "zbx-node2"
 MiB = 2**20

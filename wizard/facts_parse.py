@@ -11,7 +11,7 @@ import ipaddress
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ParseError(ValueError):
