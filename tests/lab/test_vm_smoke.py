@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.lab.conftest import both_ways
+from wizard.lab.nodeconf import NICS
 from wizard.lab.paths import NODES
 
 pytestmark = pytest.mark.lab_vm
@@ -24,7 +25,7 @@ def test_node_answers_ssh_with_its_own_identity(lab, node):
 @pytest.mark.parametrize("net", ["ic1", "ic2"])
 @pytest.mark.parametrize("src,dst", both_ways())
 def test_interconnect_pings_across(lab, net, src, dst):
-    lab.ssh(src, ["ping", "-c", "2", "-W", "3", "-I", "eth1" if net == "ic1" else "eth2",
+    lab.ssh(src, ["ping", "-c", "2", "-W", "3", "-I", NICS[net],
                   lab.address(dst, net)], timeout=30)
 
 
