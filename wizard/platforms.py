@@ -51,14 +51,45 @@ class Platform:
     # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11).
     mariadb_version: str
     paths: Paths = field(default_factory=Paths)
+    # The one list of what the install puts on a node (the lab's mirror and
+    # preinstalled image are derived from it, so they cannot drift).
+    # Pacemaker is driven with its own tools (cibadmin, crm_resource, ...):
+    # no pcs (29 extra packages, a daemon) and no crmsh on the nodes.
+    # psmisc: the Filesystem agent's fuser; fping: Zabbix's ICMP checks;
+    # php-mysql: zabbix-frontend-php's first alternative would be php-pgsql.
     packages_cluster: tuple[str, ...] = (
-        "drbd-utils", "corosync", "pacemaker", "pcs", "crmsh", "resource-agents", "fence-agents",
+        "drbd-utils", "corosync", "pacemaker", "pacemaker-cli-utils", "resource-agents", "psmisc",
     )
     packages_db: tuple[str, ...] = ("mariadb-server", "mariadb-client")
-    packages_web: tuple[str, ...] = ("apache2", "libapache2-mod-php", "php-mysql", "curl")
-    packages_zabbix: tuple[str, ...] = (
-        "zabbix-server-mysql", "zabbix-frontend-php", "zabbix-agent",
+    packages_web: tuple[str, ...] = (
+        "apache2", "libapache2-mod-php", "php-mysql", "php-gd", "php-bcmath", "php-mbstring", "php-xml", "curl",
     )
+    packages_zabbix: tuple[str, ...] = (
+        "zabbix-server-mysql", "zabbix-frontend-php", "zabbix-agent", "fping",
+    )
+    # Per choice: fence_ipmilan runs ipmitool, which fence-agents does not pull in.
+    packages_fencing: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "ipmi": ("fence-agents", "ipmitool"),
+        "sbd": ("fence-agents", "sbd"),
+        "none": (),
+    })
+    packages_filesystem: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "ext4": ("e2fsprogs",),
+        "xfs": ("xfsprogs",),
+    })
+
+    def packages(self, fencing: str, filesystem: str) -> tuple[str, ...]:
+        """What a node of this cluster needs, in a stable order."""
+        return (*self.packages_cluster, *self.packages_fencing[fencing], *self.packages_filesystem[filesystem],
+                *self.packages_db, *self.packages_web, *self.packages_zabbix)
+
+    def all_packages(self) -> tuple[str, ...]:
+        """Every package any answers could need: what a local mirror must hold."""
+        out: list[str] = []
+        for fencing in self.packages_fencing:
+            for filesystem in self.packages_filesystem:
+                out += [p for p in self.packages(fencing, filesystem) if p not in out]
+        return tuple(out)
 
 
 PLATFORMS: dict[str, Platform] = {

@@ -125,8 +125,7 @@ def collect(spec, secrets, args):
     conn_findings = [r for r in results if isinstance(r, Finding)]
     try:
         platform = PLATFORMS.get(spec.platform) or next(iter(PLATFORMS.values()))
-        packages = (*platform.packages_cluster, *platform.packages_db, *platform.packages_web,
-                    *platform.packages_zabbix)
+        packages = platform.packages(spec.fencing.method, spec.storage.filesystem)
         devices = {n.hostname: [d for d in (spec.storage.nodes[i].disk, spec.storage.nodes[i].meta_disk) if d]
                    for i, n in enumerate(spec.nodes) if i < len(spec.storage.nodes)}
         t1 = time.monotonic()
