@@ -35,6 +35,32 @@ class Paths:
     zabbix_frontend_conf: str = "/etc/zabbix/web/zabbix.conf.php"
     zabbix_frontend_root: str = "/usr/share/zabbix"
     zabbix_user: str = "zabbix"
+    zabbix_agent_conf: str = "/etc/zabbix/zabbix_agentd.conf"
+    # The Zabbix schema as the server package ships it, imported in this order.
+    zabbix_sql: tuple[str, ...] = (
+        "/usr/share/zabbix-server-mysql/schema.sql.gz",
+        "/usr/share/zabbix-server-mysql/images.sql.gz",
+        "/usr/share/zabbix-server-mysql/data.sql.gz",
+    )
+    sbd_defaults: str = "/etc/default/sbd"
+    state_dir: str = "/etc/zabbix-ha"               # applied answers, rendered-file checksums
+    journal_dir: str = "/var/lib/zabbix-ha"         # install journal, failover reports (first node)
+
+
+@dataclass(frozen=True)
+class Services:
+    """systemd unit names. The ones Pacemaker runs are stopped, disabled and masked."""
+    mariadb: tuple[str, ...] = ("mariadb.service",)
+    apache: str = "apache2.service"
+    zabbix_server: str = "zabbix-server.service"
+    zabbix_agent: str = "zabbix-agent.service"
+    corosync: str = "corosync.service"
+    pacemaker: str = "pacemaker.service"
+    sbd: str = "sbd.service"
+    drbd: str = "drbd.service"
+
+    def cluster_managed(self) -> tuple[str, ...]:
+        return (*self.mariadb, self.apache, self.zabbix_server)
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class Platform:
     # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11).
     mariadb_version: str
     paths: Paths = field(default_factory=Paths)
+    services: Services = field(default_factory=Services)
     # The one list of what the install puts on a node (the lab's mirror and
     # preinstalled image are derived from it, so they cannot drift).
     # Pacemaker is driven with its own tools (cibadmin, crm_resource, ...):
