@@ -26,17 +26,12 @@ from wizard.lab.lock import locked
 from wizard.lab.network import Layout
 from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE, WORK_DIR
 from wizard.lab.proc import LabError, run, wait_until
+from wizard.platforms import platform
 
 REPO_VERSION = "1"
-# What the installer may install on a Debian 12 node. php-mysql is named
-# because zabbix-frontend-php's first alternative would be php-pgsql;
-# ipmitool because fence_ipmilan runs it; xfsprogs for the xfs choice.
-STACK = (
-    "drbd-utils", "corosync", "pacemaker", "pcs", "crmsh", "resource-agents", "fence-agents", "sbd",
-    "ipmitool", "psmisc", "xfsprogs", "mariadb-server", "mariadb-client", "apache2", "php",
-    "libapache2-mod-php", "php-mysql", "php-ldap", "zabbix-server-mysql", "zabbix-frontend-php",
-    "zabbix-agent",
-)
+# What the installer may install: the platform table's list for every
+# choice, so the mirror and the install cannot drift apart.
+STACK = platform("debian12").all_packages()
 HTTP_PORTS = (8080, 18080, 28080)
 SECURITY_MIRROR = DEBIAN_MIRROR.replace("/debian", "/debian-security")
 
