@@ -76,6 +76,7 @@ class Platform:
     # MariaDB newer than Zabbix 6.0 knows: Zabbix refuses to start without
     # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11).
     mariadb_version: str
+    codename: str = ""                     # the apt suite of the OS release
     paths: Paths = field(default_factory=Paths)
     services: Services = field(default_factory=Services)
     # The one list of what the install puts on a node (the lab's mirror and
@@ -122,8 +123,8 @@ class Platform:
 PLATFORMS: dict[str, Platform] = {
     p.id: p
     for p in (
-        Platform("debian12", "Debian 12 (bookworm)", ("6.0",), "pacemaker-3.9", "8.4", "10.11"),
-        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-3.10", "8.4", "11.8"),
+        Platform("debian12", "Debian 12 (bookworm)", ("6.0",), "pacemaker-3.9", "8.4", "10.11", "bookworm"),
+        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-3.10", "8.4", "11.8", "trixie"),
     )
 }
 
