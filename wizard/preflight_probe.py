@@ -368,13 +368,16 @@ def sources(spec: ClusterSpec, executors: dict, facts_by_node: dict) -> list[Rea
                 r = executors[node].run(["test", "-d", parts.path], check=False, timeout=5)
                 return ReachResult(node, url, r.rc == 0, "" if r.rc == 0 else f"{parts.path} is not a directory")
             port = parts.port or (443 if parts.scheme == "https" else 80)
+            # The connect is bounded by `timeout 3` on the node; the outer bound
+            # leaves room for a slow node to start bash (measured > 6 s under load).
             r = executors[node].run(["timeout", "3", "bash", "-c", TCP_SCRIPT, "zabbix-ha-tcp", parts.hostname or "",
-                                     str(port)], check=False, timeout=6)
+                                     str(port)], check=False, timeout=30)
             return ReachResult(node, url, r.rc == 0,
                                "" if r.rc == 0 else f"no TCP connection to {parts.hostname}:{port} "
                                f"({(r.stderr.strip().splitlines() or ['timed out'])[-1][:120]})")
         except Exception as exc:
-            return ReachResult(node, url, False, str(exc)[:200])
+            # No answer from the node is not a "no" from the source: unknown.
+            return ReachResult(node, url, None, f"could not test: {str(exc)[:200]}")
 
     with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
         return list(pool.map(one, jobs))
