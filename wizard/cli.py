@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "wizard.commands",
     "wizard.lab.cli",
     "wizard.preflight_command",
+    "wizard.install.command",
 )
 
 

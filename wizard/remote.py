@@ -63,18 +63,25 @@ class Result:
         return self.rc == 0
 
 
+def shown(argv: tuple[str, ...], limit: int = 160) -> str:
+    """A command as a person reads it in a message: whole when short, else its start
+    (a probe's inline script is pages long; the journal keeps it whole)."""
+    text = shlex.join(argv)
+    return text if len(text) <= limit else text[:limit].rstrip() + " ..."
+
+
 class CommandFailed(EnvironmentProblem):
     def __init__(self, node: str, argv: tuple[str, ...], result: Result) -> None:
         self.node, self.argv, self.result = node, argv, result
         detail = result.stderr.strip().splitlines()[-1:] or ["no error output"]
-        super().__init__(f"on {node}: `{shlex.join(argv)}` failed with exit code {result.rc}: {detail[0]}",
+        super().__init__(f"on {node}: `{shown(argv)}` failed with exit code {result.rc}: {detail[0]}",
                          "read the error above; the journal has the full command list")
 
 
 class CommandTimeout(EnvironmentProblem):
     def __init__(self, node: str, argv: tuple[str, ...], timeout: float) -> None:
         self.node, self.argv, self.timeout = node, argv, timeout
-        super().__init__(f"on {node}: `{shlex.join(argv)}` did not finish within {timeout:g} s and was stopped",
+        super().__init__(f"on {node}: `{shown(argv)}` did not finish within {timeout:g} s and was stopped",
                          f"check that {node} is not overloaded or waiting on a hung disk or mount")
 
 

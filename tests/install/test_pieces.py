@@ -1,0 +1,122 @@
+"""Pure pieces of the install: /etc/hosts block, CIB merge, and where secrets travel."""
+
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.install.fake import RecordingExecutor
+from wizard.install import cib, database
+from wizard.install.step import Context, Shared
+from wizard.install.system import BEGIN, END, merged_hosts
+from wizard.journal import Journal
+from wizard.render import render
+
+
+def test_hosts_block_is_appended_once_and_replaced_in_place():
+    admin = "127.0.0.1 localhost\n10.0.0.5 printer\n"
+    block = f"{BEGIN}\n10.0.0.11 n1\n{END}\n"
+    once = merged_hosts(admin, block)
+    assert once == admin + block
+    assert merged_hosts(once, block) == once                    # idempotent
+    newer = f"{BEGIN}\n10.0.0.12 n1\n{END}\n"
+    again = merged_hosts(once + "10.0.0.9 later-admin-line\n", newer)
+    assert again == admin + newer + "10.0.0.9 later-admin-line\n"   # the admin's lines stay where they are
+
+
+def test_hosts_file_without_final_newline_is_not_glued_to_our_block():
+    assert merged_hosts("127.0.0.1 localhost", f"{BEGIN}\nx\n{END}\n").startswith("127.0.0.1 localhost\n# BEGIN")
+
+
+def _rendered_config(spec, secrets):
+    tree = render(spec, secrets)
+    text = next(f.text for f in tree[spec.hostnames[0]].values() if f.kind == "cib")
+    return ET.fromstring(text).find("configuration")
+
+
+LIVE_AFTER_START = """<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">
+<nvpair id="cib-bootstrap-options-have-watchdog" name="have-watchdog" value="false"/>
+<nvpair id="cib-bootstrap-options-dc-version" name="dc-version" value="2.1.5-a3f44794f94"/>
+<nvpair id="cib-bootstrap-options-cluster-infrastructure" name="cluster-infrastructure" value="corosync"/>
+<nvpair id="cib-bootstrap-options-cluster-name" name="cluster-name" value="debian"/>
+</cluster_property_set></crm_config><nodes><node id="1" uname="zbx-node1"/><node id="2" uname="zbx-node2"/></nodes>
+<resources/><constraints/></configuration>"""
+
+
+def test_cib_merge_keeps_pacemakers_properties_and_puts_ours_in(spec, secrets):
+    new = _rendered_config(spec, secrets)
+    live = ET.fromstring(LIVE_AFTER_START)
+    assert "resources" in cib.differences(live, new) and "property cluster-name" in cib.differences(live, new)
+    merged = cib.merged(live, new)
+    props = cib._properties(merged)
+    assert props["dc-version"] == "2.1.5-a3f44794f94" and props["cluster-name"] == spec.name
+    assert cib.differences(merged, new) == []
+    assert [c.tag for c in merged][:4] == ["crm_config", "nodes", "resources", "constraints"]
+
+
+def test_cib_difference_sees_a_changed_operation_only_in_our_sections(spec, secrets):
+    new = _rendered_config(spec, secrets)
+    live = cib.merged(ET.fromstring(LIVE_AFTER_START), new)
+    live.find(".//op").set("timeout", "1s")
+    assert cib.differences(live, new) == ["resources"]
+    live = cib.merged(ET.fromstring(LIVE_AFTER_START), new)
+    live.find("nodes").append(ET.Element("node", {"id": "3", "uname": "x"}))   # not ours: ignored
+    assert cib.differences(live, new) == []
+
+
+def test_merged_configuration_passes_crm_verify(spec, secrets):
+    new = _rendered_config(spec, secrets)
+    merged = cib.merged(ET.fromstring(LIVE_AFTER_START), new)
+    doc = (f'<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">'
+           f'{ET.tostring(merged, encoding="unicode")}<status/></cib>')
+    res = subprocess.run(["crm_verify", "--xml-pipe", "-V"], input=doc, capture_output=True, text=True, timeout=60)
+    # With no node ever seen (empty status) it warns that it would fence them: not a config fault.
+    real = [line for line in res.stderr.splitlines()
+            if line.strip() and "for fencing" not in line and "Warnings found" not in line and "-V may" not in line]
+    assert res.returncode in (0, 78) and real == [], res.stderr
+
+
+def test_admin_password_hash_is_one_php_accepts():
+    """The consumer of the hash is PHP's password_verify (the Zabbix frontend)."""
+    hashed = database.admin_hash("pa'ss \\word")
+    assert hashed.startswith("$2y$10$")
+    code = "echo password_verify($argv[1], trim(stream_get_contents(STDIN))) ? 'yes' : 'no';"
+    for candidate, expected in (("pa'ss \\word", "yes"), ("zabbix", "no")):
+        res = subprocess.run(["php", "-r", code, candidate], input=hashed, capture_output=True, text=True,
+                             timeout=30)
+        assert res.stdout == expected, res.stderr
+
+
+@pytest.mark.parametrize("value", ["plain", "it's", "back\\slash", "both\\'mixed", "nul\0byte", "ünï"])
+def test_sql_string_escapes_what_mariadb_would_read_differently(value):
+    literal = database.sql_string(value)
+    assert literal[0] == literal[-1] == "'"
+    inner = literal[1:-1]
+    # every quote and backslash in the value is escaped, so the literal ends where it should
+    unescaped = inner.replace("\\\\", "").replace("\\'", "").replace("\\0", "")
+    assert "'" not in unescaped and "\\" not in unescaped
+
+
+def test_database_passwords_travel_on_stdin_never_in_argv(spec, secrets):
+    journal = Journal(secrets.values())
+    first = spec.hostnames[0]
+    stored = {}
+
+    def select_hash(argv, stdin):
+        return 0, stored.get("hash", ""), ""
+
+    def remember_update(argv, stdin):
+        if stdin and "UPDATE users" in stdin:
+            stored["hash"] = stdin.split("passwd = '")[1].split("'")[0].replace("\\\\", "\\")
+        return 0, "", ""
+
+    ex = RecordingExecutor(first, [("SELECT passwd", select_hash), ("UPDATE users", remember_update)],
+                           journal=journal)
+    ctx = Context(spec, secrets, first, {first: ex}, render(spec, secrets), Shared())
+    database._create_database(ctx)
+    argv_text = "\n".join(" ".join(a) for a, _ in ex.calls)
+    stdin_text = "\n".join(i or "" for _, i in ex.calls)
+    for value in (secrets.db_password.reveal(), secrets.zabbix_admin_password.reveal()):
+        assert value not in argv_text
+        assert value not in "\n".join(" ".join(e.argv) + e.note for e in journal.entries)
+    assert database.sql_string(secrets.db_password.reveal()) in stdin_text

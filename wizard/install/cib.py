@@ -1,0 +1,178 @@
+"""The CIB: our sections of the configuration applied in one transaction, then the resources proven started.
+
+zabbix-ha owns the resources, constraints, resource/op defaults and the
+cluster properties it renders; Pacemaker's own properties (dc-version,
+cluster-infrastructure, ...) and the node list stay as the cluster keeps
+them. The check compares only what we own; apply builds the new
+configuration from the live one with our parts put in, checks it with
+`crm_verify`, and replaces it with one `cibadmin --replace` (the DRBD
+primitive and its promotable clone arrive together: a primitive committed
+alone is probed unconfigured and fails).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from wizard.install.cluster import cluster_status
+from wizard.install.step import Context, Step, StepFailed, wait_for
+
+OWNED_SECTIONS = ("resources", "constraints", "rsc_defaults", "op_defaults")
+PROPERTIES_SET = "cib-bootstrap-options"
+START_TIMEOUT = 900
+
+
+def _canonical(el: ET.Element):
+    return (el.tag, tuple(sorted(el.attrib.items())), tuple(_canonical(c) for c in el))
+
+
+def rendered_configuration(ctx: Context) -> ET.Element:
+    root = ET.fromstring(ctx.file("cib").text)
+    return root.find("configuration")
+
+
+def live_configuration(ctx: Context) -> ET.Element:
+    res = ctx.run(["cibadmin", "--query", "--scope", "configuration"], timeout=60)
+    return ET.fromstring(res.stdout)
+
+
+def _properties(config: ET.Element) -> dict[str, str]:
+    found = config.find(f"./crm_config/cluster_property_set[@id='{PROPERTIES_SET}']")
+    return {nv.get("name"): nv.get("value") for nv in (found if found is not None else [])}
+
+
+def differences(live: ET.Element, new: ET.Element) -> list[str]:
+    """What in the live configuration differs from ours (empty: nothing)."""
+    out = []
+    for section in OWNED_SECTIONS:
+        a, b = live.find(section), new.find(section)
+        ca = _canonical(a) if a is not None and len(a) else None
+        cb = _canonical(b) if b is not None and len(b) else None
+        if ca != cb:
+            out.append(section)
+    live_props = _properties(live)
+    for name, value in _properties(new).items():
+        if live_props.get(name) != value:
+            out.append(f"property {name}")
+    return out
+
+
+def merged(live: ET.Element, new: ET.Element) -> ET.Element:
+    """The live configuration with our sections and properties put in."""
+    out = ET.fromstring(ET.tostring(live))
+    crm_config = out.find("crm_config")
+    if crm_config is None:
+        crm_config = ET.SubElement(out, "crm_config")
+    props = crm_config.find(f"./cluster_property_set[@id='{PROPERTIES_SET}']")
+    if props is None:
+        props = ET.SubElement(crm_config, "cluster_property_set", {"id": PROPERTIES_SET})
+    existing = {nv.get("name"): nv for nv in props}
+    for nv in new.find(f"./crm_config/cluster_property_set[@id='{PROPERTIES_SET}']"):
+        name = nv.get("name")
+        if name in existing:
+            existing[name].set("value", nv.get("value"))
+        else:
+            props.append(ET.fromstring(ET.tostring(nv)))
+    order = [child.tag for child in out]
+    for section in OWNED_SECTIONS:
+        mine = new.find(section)
+        old = out.find(section)
+        if old is not None:
+            out.remove(old)
+        if mine is not None:
+            out.append(ET.fromstring(ET.tostring(mine)))
+    # Pacemaker's schema wants the configuration's sections in its order.
+    schema_order = ["crm_config", "nodes", "resources", "constraints", "fencing-topology", "op_defaults",
+                    "rsc_defaults", "acls", "tags", "alerts"]
+    children = sorted(list(out), key=lambda c: schema_order.index(c.tag) if c.tag in schema_order else len(order))
+    for child in list(out):
+        out.remove(child)
+    out.extend(children)
+    return out
+
+
+def _in_place(ctx: Context) -> bool:
+    return not differences(live_configuration(ctx), rendered_configuration(ctx))
+
+
+def _apply(ctx: Context) -> str:
+    live, new = live_configuration(ctx), rendered_configuration(ctx)
+    changed = differences(live, new)
+    config = merged(live, new)
+    text = ET.tostring(config, encoding="unicode")
+    # Verified against the live status (both nodes seen), so crm_verify judges
+    # the configuration as the cluster will run it.
+    whole = ET.fromstring(ctx.run(["cibadmin", "--query"], timeout=60).stdout)
+    whole.remove(whole.find("configuration"))
+    whole.insert(0, config)
+    res = ctx.run(["crm_verify", "--xml-pipe", "-V"], input=ET.tostring(whole, encoding="unicode"), check=False,
+                  timeout=120)
+    if not res.ok:
+        raise StepFailed("crm_verify rejects the new cluster configuration; nothing was changed",
+                         "this is a bug in zabbix-ha; report it with the answers file", res.stderr[-1500:])
+    ctx.run(["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"], input=text, timeout=120)
+    return "replaced in one transaction: " + ", ".join(changed)
+
+
+def _resource_states(root: ET.Element) -> dict[str, tuple[str, set[str]]]:
+    """resource id -> (role, nodes it is active on); clone instances merged."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    resources = root.find("resources")
+    for res in (resources.iter("resource") if resources is not None else []):
+        rid = res.get("id", "").split(":")[0]
+        nodes = {n.get("name") for n in res.iter("node")}
+        role = res.get("role", "")
+        prev_role, prev_nodes = out.get(rid, ("", set()))
+        if role == "Promoted" or not prev_role:
+            prev_role = role
+        out[rid] = (prev_role if prev_role else role, prev_nodes | nodes)
+    return out
+
+
+def failures(root: ET.Element) -> list[str]:
+    out = []
+    for f in root.iter("failure"):
+        out.append(f"{f.get('op_key')} on {f.get('node')}: {f.get('exitreason') or f.get('exitstatus')}")
+    return out
+
+
+def group_members(ctx: Context) -> list[str]:
+    group = rendered_configuration(ctx).find("./resources/group")
+    return [p.get("id") for p in group.findall("primitive")] if group is not None else []
+
+
+def _verify_started(ctx: Context) -> None:
+    members = group_members(ctx)
+    preferred = ctx.spec.preferred_node
+    drbd = f"drbd-{ctx.spec.storage.resource}"
+
+    def probe():
+        root = cluster_status(ctx)
+        if root is None:
+            return "waiting for crm_mon"
+        failed = failures(root)
+        if failed:
+            raise StepFailed("a cluster resource failed: " + "; ".join(failed),
+                             "fix the cause (journalctl, the resource's log), then "
+                             "`crm_resource --cleanup` and run the install again")
+        states = _resource_states(root)
+        role, where = states.get(drbd, ("", set()))
+        if role != "Promoted" or preferred not in where:
+            return f"DRBD: {role or 'not started'}"
+        pending = [m for m in members if states.get(m, ("", set()))[0] != "Started"
+                   or preferred not in states.get(m, ("", set()))[1]]
+        if pending:
+            started = [m for m in members if m not in pending]
+            return f"started: {', '.join(started) or 'none yet'}; waiting for {pending[0]}"
+        return True
+    wait_for(ctx, f"every resource started on {preferred}", probe, timeout=START_TIMEOUT, interval=4,
+             fix="`crm_mon -1rf` on a node shows what is stuck")
+
+
+def steps(nodes: list[str]) -> list[Step]:
+    first, second = nodes
+    return [
+        Step(first, "cib.apply", "Cluster configuration (CIB) in one transaction", check=_in_place, apply=_apply,
+             after=("cluster.online", "db.handover", f"{second}:files.write")),
+        Step(first, "cib.started", "Every resource started on the preferred node", verify=_verify_started),
+    ]

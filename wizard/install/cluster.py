@@ -1,0 +1,176 @@
+"""Corosync and Pacemaker: one authkey on both nodes, the stack started, both links up.
+
+The authkey is made once on the first node and copied to the second over
+the executor's stdin (base64), never through a file on this machine or an
+argument. Corosync is (re)started only when it is not running our cluster
+(Debian's package starts a one-node cluster "debian" of its own).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from wizard.install.files import changed_kinds
+from wizard.install.step import Context, Step, StepFailed, wait_for
+
+AUTHKEY = "/etc/corosync/authkey"
+ONLINE_TIMEOUT = 300
+# Writes stdin (base64) to $1 atomically, 0400, root only.
+_WRITE_KEY = ('set -e; umask 077; tmp=$(mktemp "$1.XXXXXX"); trap \'rm -f "$tmp"\' EXIT; '
+              'base64 -d > "$tmp"; chmod 400 "$tmp"; mv -f "$tmp" "$1"; trap - EXIT')
+
+
+def _key_digest(ctx: Context) -> str:
+    res = ctx.sh('[ -f "$1" ] && [ "$(stat -c %a "$1")" = 400 ] && sha256sum < "$1" | cut -d" " -f1',
+                 AUTHKEY, check=False)
+    return res.stdout.strip() if res.ok else ""
+
+
+def _keys_match(ctx: Context) -> bool:
+    mine = _key_digest(ctx)
+    return bool(mine) and mine == _key_digest(ctx.on(ctx.peer))
+
+
+def _share_key(ctx: Context) -> str:
+    done = []
+    if not _key_digest(ctx):
+        if ctx.ok(["test", "-s", AUTHKEY]):
+            ctx.run(["chmod", "400", AUTHKEY])
+        else:
+            ctx.run(["corosync-keygen", "-k", AUTHKEY], timeout=120)
+            ctx.run(["chmod", "400", AUTHKEY])
+            done.append(f"new {AUTHKEY} on {ctx.node}")
+    key_b64 = ctx.run(["base64", "-w0", AUTHKEY]).stdout.strip()
+    peer = ctx.on(ctx.peer)
+    peer.sh(_WRITE_KEY, AUTHKEY, input=key_b64 + "\n")
+    if _key_digest(peer) != _key_digest(ctx):
+        raise StepFailed(f"the corosync authkey on {ctx.peer} differs after copying it", "run the install again")
+    done.append(f"copied to {ctx.peer}")
+    with ctx.shared.lock:
+        ctx.shared.state["_authkey_changed"] = True
+    return ", ".join(done)
+
+
+def _unit_states(ctx: Context, *units: str) -> list[str]:
+    enabled = ctx.run(["systemctl", "is-enabled", "--", *units], check=False).stdout.split()
+    active = ctx.run(["systemctl", "is-active", "--", *units], check=False).stdout.split()
+    return enabled + active
+
+
+def _running_our_cluster(ctx: Context) -> bool:
+    res = ctx.run(["corosync-cmapctl", "-g", "totem.cluster_name"], check=False)
+    return res.ok and res.stdout.strip().endswith(f"= {ctx.spec.name}")
+
+
+def _stack_units(ctx: Context) -> list[str]:
+    s = ctx.profile.services
+    units = [s.corosync, s.pacemaker]
+    return ([s.sbd] + units) if ctx.spec.fencing.method == "sbd" else units
+
+
+def _stack_running(ctx: Context) -> bool:
+    units = _stack_units(ctx)
+    states = _unit_states(ctx, *units)
+    if states != ["enabled"] * len(units) + ["active"] * len(units):
+        return False
+    if "corosync" in changed_kinds(ctx) or ctx.shared.state.get("_authkey_changed"):
+        return False
+    return _running_our_cluster(ctx)
+
+
+def _start_stack(ctx: Context) -> str:
+    s = ctx.profile.services
+    units = _stack_units(ctx)
+    ctx.run(["systemctl", "enable", "--", *units])
+    active = ctx.run(["systemctl", "is-active", s.corosync], check=False).stdout.strip() == "active"
+    if active and not _running_our_cluster(ctx):
+        # Debian's own one-node cluster, or an earlier config: stop it whole.
+        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
+        restarted = "stopped the corosync that ran another cluster, started ours"
+    elif active:
+        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
+        restarted = "restarted corosync and pacemaker with the new configuration"
+    else:
+        restarted = "started corosync and pacemaker"
+    # sbd starts with corosync (it is a dependency of its unit).
+    ctx.run(["systemctl", "start", s.corosync], timeout=300)
+    ctx.run(["systemctl", "start", s.pacemaker], timeout=300)
+    return restarted + ", enabled at boot"
+
+
+def cluster_status(ctx: Context) -> ET.Element | None:
+    res = ctx.run(["crm_mon", "-1", "--output-as=xml"], check=False, timeout=60)
+    if not res.stdout.strip():
+        return None
+    try:
+        return ET.fromstring(res.stdout)
+    except ET.ParseError:
+        return None
+
+
+def online_nodes(root: ET.Element) -> set[str]:
+    return {n.get("name") for n in root.iter("node") if n.get("online") == "true" and n.get("name")}
+
+
+def has_quorum(root: ET.Element) -> bool:
+    dc = root.find("./summary/current_dc")
+    return dc is not None and dc.get("with_quorum") == "true"
+
+
+def links_connected(ctx: Context) -> str:
+    """"" when every configured link to the peer is connected, else what is not."""
+    res = ctx.run(["corosync-cfgtool", "-s"], check=False)
+    down = []
+    link = None
+    for line in res.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("LINK ID"):
+            link = line.split()[2]
+        elif link is not None and "nodeid" in line and ":" in line and "localhost" not in line:
+            if not line.rstrip().endswith("connected") or "disconnected" in line:
+                down.append(f"link {link}: {line}")
+    if not res.ok:
+        return "corosync-cfgtool -s failed"
+    expected = len(ctx.spec.links)
+    seen = sum(1 for line in res.stdout.splitlines() if line.strip().startswith("LINK ID"))
+    if seen < expected:
+        down.append(f"{seen} of {expected} links configured")
+    return "; ".join(down)
+
+
+def _verify_online(ctx: Context) -> None:
+    def probe():
+        root = cluster_status(ctx)
+        if root is None:
+            return "waiting for Pacemaker"
+        online = online_nodes(root)
+        if set(ctx.spec.hostnames) - online:
+            return f"online: {', '.join(sorted(online)) or 'none yet'}"
+        if not has_quorum(root):
+            return "both online, no quorum yet"
+        for node in ctx.spec.hostnames:
+            problem = links_connected(ctx.on(node))
+            if problem:
+                return f"{node}: {problem}"
+        return True
+    wait_for(ctx, "both nodes online with quorum and every link connected", probe, timeout=ONLINE_TIMEOUT,
+             interval=3, fix="check the interconnect links (corosync-cfgtool -s) and journalctl -u corosync")
+
+
+def authkey_steps(nodes: list[str]) -> list[Step]:
+    first, second = nodes
+    return [Step(first, "cluster.authkey", "Corosync authkey on both nodes", check=_keys_match, apply=_share_key,
+                 after=(f"{second}:packages.install",))]
+
+
+def steps(nodes: list[str]) -> list[Step]:
+    first, second = nodes
+    out = []
+    for node in nodes:
+        out.append(Step(node, "cluster.start", "Corosync and Pacemaker running, started at boot",
+                        check=_stack_running, apply=_start_stack,
+                        after=("files.write", f"{first}:cluster.authkey"),
+                        restarts=("corosync", "pacemaker")))
+    out.append(Step(first, "cluster.online", "Both nodes online, quorate, every link up", verify=_verify_online,
+                    after=(f"{second}:cluster.start",)))
+    return out
