@@ -20,6 +20,7 @@ from wizard.errors import UserError
 COMMAND_MODULES = (
     "wizard.commands",
     "wizard.lab.cli",
+    "wizard.login",
     "wizard.preflight_command",
     "wizard.install.command",
 )

@@ -8,6 +8,12 @@ its public half on the peer, and use only the key from then on.
 Host keys live in a known_hosts file of our own, never ~/.ssh/known_hosts.
 First contact yields the fingerprint for the person to confirm (no silent
 auto-add); a changed key is a hard error naming the host and the fix.
+
+The one exception is the local lab (`zabbix-ha lab up`): it made its nodes
+and their host keys, and keeps them in its own known_hosts while it is up.
+That file is trusted as well, read-only and only for addresses inside the
+lab's own subnets; `lab down` deletes it, so nothing of the lab stays in
+our store.
 """
 
 from __future__ import annotations
@@ -97,6 +103,8 @@ class TrustStore:
     # Read-only known_hosts files trusted as well (e.g. the lab's, written at
     # VM creation from the host keys it generated). Never written to.
     extra_known_hosts: tuple[Path, ...] = ()
+    # Also trust the running local lab's nodes (see lab_host_keys).
+    trust_lab: bool = True
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
@@ -138,9 +146,14 @@ class TrustStore:
         return Path(f"{self.key_path}.pub").read_text(encoding="utf-8").strip()
 
     def load_into(self, client) -> None:
+        keys = client.get_host_keys()
+        # Read-only sources first: for one host and key type the first entry wins,
+        # so the lab's current keys beat a stale entry for the same address.
+        for host, key_type, key in lab_host_keys() if self.trust_lab else ():
+            keys.add(host, key_type, key)
         for path in (*self.extra_known_hosts, self.known_hosts_path):
             if path.exists():
-                client.get_host_keys().load(str(path))
+                keys.load(str(path))
 
     def lookup(self, host: str, port: int) -> list[str]:
         """Fingerprints we trust for host:port."""
@@ -171,6 +184,42 @@ class TrustStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def lab_host_keys() -> list[tuple[str, str, object]]:
+    """(host, key type, key) of the local lab's nodes while a lab is up: the
+    lab's known_hosts (written by `zabbix-ha lab up` from the host keys it
+    generated), only when that file is root's (or ours) and not writable by
+    others, and only for addresses inside the lab's own subnets."""
+    import ipaddress
+    import json
+
+    try:
+        from wizard.lab.paths import KNOWN_HOSTS, STATE_FILE
+    except ImportError:            # a build without the lab
+        return []
+    try:
+        info = KNOWN_HOSTS.stat()
+        block = ipaddress.ip_network(json.loads(STATE_FILE.read_text())["block"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []                  # no lab up, or not ours to read
+    if info.st_uid not in (0, os.geteuid()) or info.st_mode & 0o022:
+        return []
+    import paramiko
+
+    out = []
+    try:
+        entries = paramiko.HostKeys(str(KNOWN_HOSTS))
+    except (OSError, paramiko.SSHException):
+        return []
+    for host in entries.keys():
+        try:
+            inside = ipaddress.ip_address(host) in block
+        except ValueError:
+            inside = False
+        if inside:
+            out += [(host, key_type, key) for key_type, key in entries[host].items()]
+    return out
 
 
 def ask_policy(trust: TrustStore, port: int, accept: Callable[[HostKeyInfo], bool] | None):

@@ -2,9 +2,11 @@
 test modules, brought down at the end of the session.
 
 A module asks for a flavour with a marker (`pytestmark = pytest.mark.lab_vm`
-or `lab_container`) and uses the `lab` fixture. Only one lab exists at a
-time (both flavours use the same names), so switching flavour means down +
-up; keep modules of one flavour together. Nothing is skipped: a missing tool
+or `lab_container`; `lab_vm_preinstalled` / `lab_container_preinstalled` for
+nodes whose image already holds every package of the platform table) and
+uses the `lab` fixture. Only one lab exists at a time (every flavour uses the
+same names), so switching flavour means down + up; keep modules of one
+flavour together. Nothing is skipped: a missing tool
 or a failed boot is a test error. A lab left up before the session is
 replaced.
 """
@@ -20,7 +22,9 @@ import pytest
 from wizard.lab.network import Layout
 from wizard.lab.paths import NODES
 
-FLAVOUR_MARKERS = {"lab_vm": "vm", "lab_container": "container"}
+# marker -> (flavour, preinstalled)
+FLAVOUR_MARKERS = {"lab_vm": ("vm", False), "lab_container": ("container", False),
+                   "lab_vm_preinstalled": ("vm", True), "lab_container_preinstalled": ("container", True)}
 
 
 @dataclass
@@ -28,6 +32,7 @@ class LabHandle:
     flavour: str
     layout: Layout
     repo_url: str
+    preinstalled: bool = False
 
     def address(self, node: str, net: str = "mgmt") -> str:
         return self.layout.node_address(net, node)
@@ -71,16 +76,17 @@ class _LabManager:
         self.timings: list[tuple[str, float]] = []
         self.session_fd: int | None = None
 
-    def get(self, flavour: str, module: str) -> LabHandle:
+    def get(self, flavour: str, module: str, preinstalled: bool = False) -> LabHandle:
         from wizard.lab import lab, state
 
         self.hold_session()
-        if self.current is None or self.current.flavour != flavour:
+        if self.current is None or (self.current.flavour, self.current.preinstalled) != (flavour, preinstalled):
             started = time.monotonic()
             lab.down(log=lambda _msg: None)
-            st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"))
-            self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url)
-            self.timings.append((f"lab up ({flavour})", time.monotonic() - started))
+            st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"), preinstalled=preinstalled)
+            self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url, preinstalled)
+            self.timings.append((f"lab up ({flavour}{', preinstalled' if preinstalled else ''})",
+                                 time.monotonic() - started))
         elif self.modules_served:
             started = time.monotonic()
             lab.reset(log=lambda msg: print(f"[lab] {msg}"))
@@ -132,7 +138,8 @@ def lab(request, _lab_manager) -> LabHandle:
     if len(flavours) != 1:
         raise pytest.UsageError(f"{request.module.__name__}: mark the module with exactly one of "
                                 f"{', '.join(FLAVOUR_MARKERS)}")
-    return _lab_manager.get(flavours.pop(), request.module.__name__)
+    flavour, preinstalled = flavours.pop()
+    return _lab_manager.get(flavour, request.module.__name__, preinstalled)
 
 
 def both_ways():

@@ -29,22 +29,81 @@ def test_layout_puts_each_network_in_its_own_subnet():
     assert all(len(LAYOUT.port("node2", net)) <= 15 for net in ("mgmt", "ic1", "ic2"))
 
 
-def test_interfaces_file_has_static_addresses_and_no_gateway():
+def test_interfaces_file_has_static_addresses_and_a_default_route_via_the_lab_host():
     text = interfaces_file(LAYOUT, "node1")
     assert "address 10.213.0.11/24" in text and "address 10.213.2.11/24" in text
-    assert "gateway" not in text.replace("no gateway", "")
+    # IPsrcaddr needs a route to rewrite: the default route, on eth0 only, via the lab host.
+    stanzas = text.split("\niface ")[1:]
+    gateways = [s.split()[0] for s in stanzas if "    gateway " in s]
+    assert gateways == ["eth0"] and f"gateway {LAYOUT.host_address}" in text
 
 
-def test_seed_tar_carries_modes(tmp_path, monkeypatch):
-    monkeypatch.setattr("wizard.lab.nodeconf.SSH_KEY", tmp_path / "id")
-    (tmp_path / "id.pub").write_text("ssh-ed25519 AAAA lab\n")
-    files = seed_files(LAYOUT, "node1", (b"PRIVATE", b"ssh-ed25519 BBBB root@node1\n"))
+def test_seed_tar_carries_modes_keys_and_root_password():
+    files = seed_files(LAYOUT, "node1", (b"PRIVATE", b"ssh-ed25519 BBBB root@node1\n"),
+                       authorized_keys=b"ssh-ed25519 AAAA lab\nssh-ed25519 CCCC zabbix-ha\n", root_password="pw-1")
     with tarfile.open(fileobj=io.BytesIO(seed_tar(files))) as tar:
         members = {m.name: m for m in tar.getmembers()}
+        authorized = tar.extractfile("root/.ssh/authorized_keys").read()
+        password = tar.extractfile("etc/zha-lab/root-password").read()
     assert members["etc/ssh/ssh_host_ed25519_key"].mode == 0o600
     assert members["root/.ssh"].isdir() and members["root/.ssh"].mode == 0o700
+    assert members["etc/zha-lab/root-password"].mode == 0o600 and password == b"pw-1"
+    assert b"zabbix-ha" in authorized and b"lab" in authorized
     names = list(members)
     assert names.index("root/.ssh") < names.index("root/.ssh/authorized_keys")
+
+
+def test_seed_script_applies_the_root_password_and_removes_it():
+    from wizard.lab.image import SEED_SCRIPT
+
+    assert "chpasswd" in SEED_SCRIPT and 'rm -f "$pw"' in SEED_SCRIPT
+    # Applied for containers too (their seed is written by the host, already "seeded").
+    assert SEED_SCRIPT.index("chpasswd") > SEED_SCRIPT.index("\nfi\n")
+
+
+def test_mirror_holds_the_platform_table_list():
+    from wizard.lab import repo
+    from wizard.platforms import platform
+
+    assert set(platform("debian12").all_packages()) <= set(repo.stack())
+    assert set(repo.stack()) - set(platform("debian12").all_packages()) == set(repo.LAB_ONLY)
+
+
+def test_repo_and_preinstalled_keys_follow_the_package_list(monkeypatch, tmp_path):
+    from wizard.lab import repo
+    from wizard.lab.image import Image, preinstalled_hash
+
+    base = Image(tmp_path / "base-1234")
+    before = (repo.repo_hash(base), preinstalled_hash(base, repo.stack()))
+    monkeypatch.setattr(repo, "LAB_ONLY", ("hello",))
+    after = (repo.repo_hash(base), preinstalled_hash(base, repo.stack()))
+    assert before[0] != after[0] and before[1] != after[1]
+    assert preinstalled_hash(Image(tmp_path / "base-5678"), repo.stack()) != after[1]
+
+
+def test_vm_memory_is_the_smallest_tier_plus_what_the_guest_kernel_keeps():
+    from wizard.lab import vm
+    from wizard.sizing import TIERS
+
+    assert vm.MEMORY_MB == TIERS["small"].min_memory_mib + vm.GUEST_KERNEL_RESERVE_MIB
+    argv = vm.qemu_argv(Image_for_argv(), LAYOUT, "node1", "tcg", None)
+    assert argv[argv.index("-m") + 1] == str(vm.MEMORY_MB)
+
+
+def Image_for_argv():
+    from pathlib import Path
+
+    from wizard.lab.image import Image
+    return Image(Path("/nonexistent/image"))
+
+
+def test_container_answers_name_the_containers_own_disks():
+    st = LabState("container", LAYOUT.block, repo_url="http://10.213.0.1:8080/debian")
+    spec = build_spec(st, LAYOUT, disks={"node1": ("/dev/loop3", "/dev/loop4"), "node2": ("/dev/loop5", "/dev/loop6")})
+    assert [(n.disk, n.meta_disk) for n in spec.storage.nodes] == [("/dev/loop3", "/dev/loop4"),
+                                                                  ("/dev/loop5", "/dev/loop6")]
+    assert spec.fencing.method == "none"
+    assert [p for p in validate(spec) if p.severity == "error"] == []
 
 
 @pytest.mark.parametrize("fencing", ["ipmi", ""])
@@ -74,3 +133,73 @@ def test_lab_commands_need_root(monkeypatch, capsys):
 def test_link_fault_needs_the_link(capsys):
     assert main(["lab", "fault", "link-down", "node1"]) == 2
     assert "ic1 or ic2" in capsys.readouterr().err
+
+
+def _key_line(tmp_path, name: str) -> str:
+    import subprocess
+
+    key = tmp_path / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return " ".join(key.with_suffix(".pub").read_text().split()[:2])
+
+
+def test_product_trusts_the_running_labs_host_keys_for_lab_addresses_only(tmp_path, monkeypatch):
+    import json
+
+    import paramiko
+
+    from wizard.lab.ssh import fingerprint_of
+    from wizard.sshtrust import TrustStore, fingerprint, lab_host_keys
+
+    known, state_file = tmp_path / "known_hosts", tmp_path / "state.json"
+    monkeypatch.setattr("wizard.lab.paths.KNOWN_HOSTS", known)
+    monkeypatch.setattr("wizard.lab.paths.STATE_FILE", state_file)
+    assert lab_host_keys() == []                                       # no lab up
+    inside, outside = _key_line(tmp_path, "a"), _key_line(tmp_path, "b")
+    known.write_text(f"{LAYOUT.node_address('mgmt', 'node1')} {inside}\n192.0.2.7 {outside}\n")
+    known.chmod(0o600)
+    state_file.write_text(json.dumps({"block": LAYOUT.block}))
+    hosts = {host: fingerprint(key) for host, _type, key in lab_host_keys()}
+    assert hosts == {LAYOUT.node_address("mgmt", "node1"): fingerprint_of(inside)}
+    client = paramiko.SSHClient()
+    TrustStore(tmp_path / "trust").load_into(client)
+    assert client.get_host_keys().lookup(LAYOUT.node_address("mgmt", "node1")) is not None
+    assert client.get_host_keys().lookup("192.0.2.7") is None
+    client = paramiko.SSHClient()
+    TrustStore(tmp_path / "trust", trust_lab=False).load_into(client)
+    assert client.get_host_keys().lookup(LAYOUT.node_address("mgmt", "node1")) is None
+    known.chmod(0o622)                                                 # writable by others: not trusted
+    assert lab_host_keys() == []
+
+
+def test_lab_keys_win_over_a_stale_entry_in_the_product_store(tmp_path, monkeypatch):
+    import json
+
+    import paramiko
+
+    from wizard.lab.ssh import fingerprint_of
+    from wizard.sshtrust import TrustStore, fingerprint
+
+    known, state_file = tmp_path / "known_hosts", tmp_path / "state.json"
+    monkeypatch.setattr("wizard.lab.paths.KNOWN_HOSTS", known)
+    monkeypatch.setattr("wizard.lab.paths.STATE_FILE", state_file)
+    address = LAYOUT.node_address("mgmt", "node2")
+    current, stale = _key_line(tmp_path, "cur"), _key_line(tmp_path, "old")
+    known.write_text(f"{address} {current}\n")
+    known.chmod(0o600)
+    state_file.write_text(json.dumps({"block": LAYOUT.block}))
+    store = TrustStore(tmp_path / "trust")
+    store.directory.mkdir()
+    store.known_hosts_path.write_text(f"{address} {stale}\n")
+    client = paramiko.SSHClient()
+    store.load_into(client)
+    assert fingerprint(client.get_host_keys().lookup(address)["ssh-ed25519"]) == fingerprint_of(current)
+
+
+def test_lab_answers_cli_prints_the_root_password_file(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "root-password"
+    monkeypatch.setattr("wizard.lab.paths.ROOT_PASSWORD_FILE", target)
+    assert main(["lab", "answers", "--root-password-file"]) == 2
+    target.write_text("x\n")
+    assert main(["lab", "answers", "--root-password-file"]) == 0
+    assert capsys.readouterr().out.strip() == str(target)

@@ -19,9 +19,12 @@ SBD_DEVICE = "/dev/disk/by-id/virtio-zha-sbd"     # the disk both VMs share
 SBD_ANSWERS_FILE = ANSWERS_FILE.with_name("answers-sbd.yaml")
 
 
-def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None):
+def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None,
+               disks: dict[str, tuple[str, str]] | None = None):
     """The lab as a ClusterSpec. VMs: IPMI fencing through the simulated BMCs
-    (or, with fencing_method="sbd", SBD on the shared disk); containers: none."""
+    (or, with fencing_method="sbd", SBD on the shared disk); containers: none.
+    disks: node -> (data, meta) as the node names them (VMs: vdb/vdc; containers:
+    their loop devices)."""
     from wizard.spec import (NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, Fencing, IpmiDevice, Link, Node,
                              NodeDisks, ServiceAddresses, Storage, Zabbix)
 
@@ -38,7 +41,9 @@ def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None):
         nodes=[Node(hostname=n, address=layout.node_address("mgmt", n)) for n in NODES],
         links=[Link(addresses=[layout.node_address(net, n) for n in NODES], prefix=layout.subnet(net).prefixlen)
                for net in ("ic1", "ic2")],
-        storage=Storage(nodes=[NodeDisks(disk=DATA_DISK, meta_disk=META_DISK, meta_index=0) for _ in NODES],
+        storage=Storage(nodes=[NodeDisks(disk=(disks or {}).get(n, (DATA_DISK, META_DISK))[0],
+                                         meta_disk=(disks or {}).get(n, (DATA_DISK, META_DISK))[1], meta_index=0)
+                               for n in NODES],
                         meta_disk_mode="indexed", replication_link=1),
         services=ServiceAddresses(vip=layout.vip, vip_prefix=layout.subnet("mgmt").prefixlen,
                                   vip_nics=["eth0", "eth0"], source_address=layout.source_address),
@@ -60,12 +65,14 @@ def build_secrets(st: LabState):
     )
 
 
-def write_answers(st: LabState, layout: Layout) -> None:
+def write_answers(st: LabState, layout: Layout, disks: dict[str, tuple[str, str]], *, secrets: bool = True) -> None:
+    """The answers files; secrets too unless `secrets` is false (a reset keeps them)."""
     from wizard.answers import save_answers, save_secrets
 
-    save_answers(build_spec(st, layout), ANSWERS_FILE)
-    save_secrets(build_secrets(st), SECRETS_FILE)
+    save_answers(build_spec(st, layout, disks=disks), ANSWERS_FILE)
+    if secrets:
+        save_secrets(build_secrets(st), SECRETS_FILE)
     SBD_ANSWERS_FILE.unlink(missing_ok=True)
     if st.flavour == "vm":
         # The same cluster with SBD fencing instead of IPMI (same secrets file).
-        save_answers(build_spec(st, layout, fencing_method="sbd"), SBD_ANSWERS_FILE)
+        save_answers(build_spec(st, layout, fencing_method="sbd", disks=disks), SBD_ANSWERS_FILE)

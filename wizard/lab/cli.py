@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--flavour", choices=("vm", "container"), default="vm",
                    help="vm: qemu VMs with real DRBD (default); container: fast systemd-nspawn nodes, no DRBD")
     p.add_argument("--no-fencing", action="store_true", help="vm: do not start the simulated BMCs")
+    p.add_argument("--preinstalled", action="store_true",
+                   help="boot nodes whose image already holds every package of the platform table "
+                        "(built once from the local mirror, cached); the mirror is served all the same")
     p.set_defaults(func=cmd_up)
 
     p = verbs.add_parser("down", help="remove everything the lab created (also after a crash)")
@@ -60,13 +63,15 @@ def register(subparsers) -> None:
     p = verbs.add_parser("answers", help="print the path of the lab's answers file")
     p.add_argument("--fencing", choices=("default", "sbd"), default="default",
                    help="sbd: the variant fenced by SBD on the VMs' shared disk instead of IPMI")
+    p.add_argument("--root-password-file", action="store_true",
+                   help="print the path of the file (0600) holding the nodes' root password instead")
     p.set_defaults(func=cmd_answers)
 
 
 def cmd_up(args) -> int:
     from wizard.lab import lab
 
-    lab.up(args.flavour, fencing=not args.no_fencing)
+    lab.up(args.flavour, fencing=not args.no_fencing, preinstalled=args.preinstalled)
     return 0
 
 
@@ -88,7 +93,8 @@ def cmd_status(args) -> int:
         left = info.get("leftovers") or []
         print("no lab is up" + (f"; leftover links: {', '.join(left)} (run `zabbix-ha lab down`)" if left else ""))
         return 1
-    print(f"{info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}, "
+    print(f"{info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}"
+          f"{', packages preinstalled' if info['preinstalled'] else ''}, "
           f"package mirror {info['repo_url']}, answers {info['answers']}")
     for node, n in info["nodes"].items():
         links = " ".join(f"{net}={addr}{'' if n['links'][net] else ' (DOWN)'}" for net, addr in n["addresses"].items())
@@ -131,8 +137,13 @@ def cmd_fault(args) -> int:
 def cmd_answers(args) -> int:
     from wizard.errors import UserError
     from wizard.lab.answers import SBD_ANSWERS_FILE
-    from wizard.lab.paths import ANSWERS_FILE, SECRETS_FILE
+    from wizard.lab.paths import ANSWERS_FILE, ROOT_PASSWORD_FILE, SECRETS_FILE
 
+    if args.root_password_file:
+        if not ROOT_PASSWORD_FILE.exists():
+            raise UserError("the lab has no root password file", "run `zabbix-ha lab up` first")
+        print(ROOT_PASSWORD_FILE)
+        return 0
     path = SBD_ANSWERS_FILE if args.fencing == "sbd" else ANSWERS_FILE
     if not path.exists():
         raise UserError(f"the lab has no answers file {path.name}",

@@ -77,11 +77,23 @@ def recreate(st: LabState, image: Image, layout: Layout, nodes, *, log) -> None:
             run(["truncate", "-s", size, str(img)])
             loops.append(run(["losetup", "--find", "--show", str(img)]).stdout.strip())
         _d(node, "loops.json").write_text(json.dumps(loops))
-        # The "disks" appear in the container as /dev/vdb and /dev/vdc, like on the VMs.
+        # The "disks" appear in the container as /dev/vdb and /dev/vdc, like on the
+        # VMs, and under their own names, which is what lsblk (so preflight and the
+        # answers) sees: /sys/block is the host's.
         minors = [int(loop.removeprefix("/dev/loop")) for loop in loops]
         (root / "etc/tmpfiles.d/zha-lab-disks.conf").write_text(
             f"b /dev/vdb 0660 root disk - {LOOP_MAJOR}:{minors[0]}\n"
-            f"b /dev/vdc 0660 root disk - {LOOP_MAJOR}:{minors[1]}\n")
+            f"b /dev/vdc 0660 root disk - {LOOP_MAJOR}:{minors[1]}\n"
+            + "".join(f"b {loop} 0660 root disk - {LOOP_MAJOR}:{minor}\n" for loop, minor in zip(loops, minors)))
+
+
+def disks(node: str) -> tuple[str, str]:
+    """(data, meta) device paths as the node's lsblk names them: its loop devices."""
+    try:
+        data, meta = json.loads(_d(node, "loops.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise LabError(f"container {node} has no disks recorded ({exc})", "`zabbix-ha lab down`, then up") from None
+    return data, meta
 
 
 def start_all(st: LabState, layout: Layout, *, log) -> None:

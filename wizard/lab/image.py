@@ -10,6 +10,14 @@ and an unchanged one is reused.
 The image holds only what the lab itself needs (SSH, networking tools, the
 kernel). The Zabbix stack is NOT in it: the installer installs that from the
 lab's local apt repository, as on a real air-gapped site.
+
+The preinstalled variant (`lab up --preinstalled`) is the base tree plus every
+package of the platform table (`all_packages()`), installed in a chroot at
+native speed from the lab's own local mirror (a file: source, so the nodes
+hold exactly the versions the mirror serves and an install finds them
+current). A policy-rc.d denies every service start during the build and is
+removed afterwards; units stay enabled as Debian ships them, as on a server
+where an administrator installed the packages before running zabbix-ha.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from wizard.lab.lock import locked
 from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE
 from wizard.lab.proc import LabError, run
 
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 PACKAGES = (
     "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "ifupdown", "openssh-server",
     "linux-image-amd64", "initramfs-tools", "e2fsprogs", "procps", "iputils-ping", "less",
@@ -36,16 +44,24 @@ ROOT_IMG_SIZE = "4G"   # sparse; room for the whole Zabbix stack the installer a
 # passed by the host (VMs: qemu fw_cfg; containers: written into the overlay).
 SEED_SCRIPT = """#!/bin/sh
 # zabbix-ha lab: apply this node's identity (hostname, addresses, SSH host key,
-# lab SSH key) once, from the seed the host passed in.
+# authorized keys, root password) once, from the seed the host passed in.
 set -e
-[ -e /etc/zha-lab/seeded ] && exit 0
-seed=/sys/firmware/qemu_fw_cfg/by_name/opt/zha/seed.tar/raw
-modprobe qemu_fw_cfg 2>/dev/null || true
-[ -r "$seed" ] || exit 0
-tar -x -C / -f "$seed"
-mkdir -p /etc/zha-lab
-touch /etc/zha-lab/seeded
-hostname "$(cat /etc/hostname)"
+if [ ! -e /etc/zha-lab/seeded ]; then
+    seed=/sys/firmware/qemu_fw_cfg/by_name/opt/zha/seed.tar/raw
+    modprobe qemu_fw_cfg 2>/dev/null || true
+    [ -r "$seed" ] || exit 0
+    tar -x -C / -f "$seed"
+    mkdir -p /etc/zha-lab
+    touch /etc/zha-lab/seeded
+    hostname "$(cat /etc/hostname)"
+fi
+# root's lab password (VMs: from the seed just applied; containers: the host
+# wrote the seed into the node's tree). chpasswd hashes it; the clear text goes.
+pw=/etc/zha-lab/root-password
+if [ -s "$pw" ]; then
+    printf 'root:%s\\n' "$(cat "$pw")" | chpasswd
+    rm -f "$pw"
+fi
 """
 
 SEED_UNIT = """[Unit]
@@ -74,9 +90,14 @@ ExecStartPre=-/usr/bin/timeout 20 /bin/sh -c 'until [ -e /sys/class/net/eth0 ] &
 INITRAMFS_CONF = "MODULES=list\n"
 INITRAMFS_MODULES = "virtio_pci\nvirtio_blk\next4\n"
 
-SSHD_CONF = """# zabbix-ha lab: key-only root login; the host key is per node (seeded).
-PermitRootLogin prohibit-password
-PasswordAuthentication no
+# Lab nodes only: root may also log in with the lab's random root password
+# (RUN_DIR/root-password), because the end-to-end test runs zabbix-ha on node1
+# and node1 sets up its login to node2 the way the product does (password
+# once, then its own key). Keys: the lab's and zabbix-ha's own (seeded).
+SSHD_CONF = """# zabbix-ha lab: root logs in with a key or the lab's root password; host key per node (seeded).
+PermitRootLogin yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
 HostKey /etc/ssh/ssh_host_ed25519_key
 UseDNS no
 """
@@ -151,6 +172,7 @@ def _build(image: Image, log) -> float:
     tmp = image.dir.with_name(image.dir.name + ".tmp")
     if tmp.exists():
         _unmount_chroot(tmp / "rootfs")
+        _refuse_mounts_under(tmp)
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     building = Image(tmp)
@@ -217,6 +239,112 @@ def customize(root: Path) -> None:
     run(["chroot", str(root), "depmod", "-a", kver])
 
 
+PREINSTALLED_VERSION = "1"
+POLICY_RC_D = "#!/bin/sh\n# zabbix-ha lab image build: no service starts in the chroot\nexit 101\n"
+CHROOT_MIRROR = "srv/zha-lab-mirror"      # where the local mirror is bind-mounted during the build
+
+
+def preinstalled_hash(base: Image, packages: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for part in (PREINSTALLED_VERSION, base.dir.name, POLICY_RC_D, *packages):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def ensure_preinstalled(base: Image, mirror_root: Path, packages: tuple[str, ...], log) -> tuple[Image, float | None]:
+    """The base image with `packages` installed (cached, keyed by the base
+    recipe and the package list). `mirror_root`: the local repository's
+    directory holding dists/ and pool/."""
+    image = Image(CACHE_DIR / f"preinst-{preinstalled_hash(base, packages)}")
+    if image.ready():
+        return image, None
+    with locked(CACHE_DIR / ".build.lock", timeout=1800, what="the preinstalled node image build"):
+        if image.ready():
+            return image, None
+        return image, _build_preinstalled(image, base, mirror_root, packages, log)
+
+
+def _build_preinstalled(image: Image, base: Image, mirror_root: Path, packages: tuple[str, ...], log) -> float:
+    started = time.monotonic()
+    tmp = image.dir.with_name(image.dir.name + ".tmp")
+    if tmp.exists():
+        _unmount_chroot(tmp / "rootfs")
+        _refuse_mounts_under(tmp)
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    building = Image(tmp)
+    root = building.rootfs
+    log(f"building the preinstalled node image {image.dir.name} ({len(packages)} packages + dependencies; one time)")
+    run(["cp", "-a", "--reflink=auto", str(base.rootfs), str(root)], timeout=600)
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text(POLICY_RC_D)
+    policy.chmod(0o755)
+    sources = root / "etc/apt/sources.list"
+    base_sources = sources.read_text()
+    sources.write_text(f"deb [trusted=yes] file:/{CHROOT_MIRROR} {SUITE} main\n")
+    mirror = root / CHROOT_MIRROR
+    mirror.mkdir(parents=True)
+    env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"]
+    try:
+        _mount_chroot(root, mirror_root)
+        with open(tmp / "build.log", "w") as out:
+            for argv, limit in ((["apt-get", "update", "-q"], 300),
+                                (["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                                  "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+                                  *packages], 1800),
+                                (["apt-get", "clean"], 60)):
+                out.write("$ " + " ".join(argv) + "\n")
+                out.flush()
+                proc = run(["chroot", str(root), *env, *argv], timeout=limit, check=False)
+                out.write(proc.stdout + proc.stderr)
+                if proc.returncode != 0:
+                    raise LabError(f"{' '.join(argv[:2])} in the image failed (exit {proc.returncode}); "
+                                   f"log: {tmp / 'build.log'}", "see the log; `zabbix-ha lab up` retries the build")
+    finally:
+        _unmount_chroot(root)
+    _refuse_mounts_under(tmp)
+    mirror.rmdir()
+    policy.unlink()
+    sources.write_text(base_sources)
+    for lists in (root / "var/lib/apt/lists").glob("*_*"):
+        lists.unlink()
+    _export_boot_files(building)
+    shutil.copy2(root / "var/lib/dpkg/status", building.dpkg_status)
+    log("making root.img (ext4) from the preinstalled tree")
+    run(["truncate", "-s", ROOT_IMG_SIZE, str(building.root_img)])
+    run(["mkfs.ext4", "-q", "-F", "-L", "zha-root", "-d", str(root), str(building.root_img)], timeout=600)
+    secs = time.monotonic() - started
+    (tmp / "complete").write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} built in {secs:.0f} s\n")
+    tmp.rename(image.dir)
+    return secs
+
+
+def _mount_chroot(root: Path, mirror_root: Path) -> None:
+    """proc, a private /dev (tmpfs with the few nodes dpkg scripts use, never
+    the host's /dev) and the local mirror, read-only."""
+    run(["mount", "-t", "proc", "proc", str(root / "proc")])
+    dev = root / "dev"
+    run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "zha-lab-dev", str(dev)])
+    for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
+                               ("urandom", 1, 9), ("tty", 5, 0)):
+        run(["mknod", "-m", "666", str(dev / name), "c", str(major), str(minor)])
+    (dev / "pts").mkdir()
+    run(["mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666", "devpts", str(dev / "pts")])
+    (dev / "ptmx").symlink_to("pts/ptmx")
+    (dev / "shm").mkdir()
+    mirror = root / CHROOT_MIRROR
+    run(["mount", "--bind", str(mirror_root), str(mirror)])
+    run(["mount", "-o", "remount,bind,ro", str(mirror)])
+
+
+def _refuse_mounts_under(path: Path) -> None:
+    """Never delete through a mount point."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if line.split()[4].startswith(str(path) + "/")]
+    if mounts:
+        raise LabError(f"still mounted under {path}: {', '.join(mounts)}", "unmount them, then retry")
+
+
 def _kernel_version(root: Path) -> str:
     versions = sorted(p.name for p in (root / "lib/modules").iterdir())
     if not versions:
@@ -231,5 +359,13 @@ def _export_boot_files(image: Image) -> None:
 
 
 def _unmount_chroot(root: Path) -> None:
-    for sub in ("dev/pts", "proc", "sys", "dev"):
-        run(["umount", "-l", str(root / sub)], check=False)
+    for sub in (CHROOT_MIRROR, "dev/pts", "proc", "sys", "dev"):
+        if _is_mount(root / sub):
+            run(["umount", str(root / sub)], check=False)
+        if _is_mount(root / sub):
+            run(["umount", "-l", str(root / sub)], check=False)
+
+
+def _is_mount(path: Path) -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == str(path) for line in f)

@@ -13,9 +13,9 @@ from wizard.lab import daemons, network, state
 from wizard.lab.image import Image, ensure_image
 from wizard.lab.lock import locked
 from wizard.lab.network import NETWORKS, Layout
-from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, RUN_DIR, WORK_DIR
+from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, ROOT_PASSWORD_FILE, RUN_DIR, WORK_DIR
 from wizard.lab.proc import LabError, wait_until
-from wizard.lab.ssh import ensure_lab_key, make_host_key, ssh_ready, write_known_hosts
+from wizard.lab.ssh import ensure_lab_key, make_host_key, new_root_password, ssh_ready, write_known_hosts
 
 SSH_READY_TIMEOUT = {"vm": 300, "container": 60}
 
@@ -43,13 +43,15 @@ LAB_LOCK = RUN_DIR / "lab.lock"
 LOCK_WAIT = 900
 
 
-def up(flavour: str = "vm", log=print, fencing: bool = True) -> state.LabState:
+def up(flavour: str = "vm", log=print, fencing: bool = True, preinstalled: bool = False) -> state.LabState:
+    """Bring the lab up. preinstalled: nodes boot an image that already holds
+    every package of the platform table (the mirror is served all the same)."""
     require_host()
     with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
-        return _up(flavour, log, fencing)
+        return _up(flavour, log, fencing, preinstalled)
 
 
-def _up(flavour: str, log, fencing: bool) -> state.LabState:
+def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.LabState:
     if flavour not in FLAVOURS:
         raise UserError(f"unknown lab flavour {flavour!r}", "use --flavour vm or --flavour container")
     existing = state.load()
@@ -72,15 +74,24 @@ def _up(flavour: str, log, fencing: bool) -> state.LabState:
     if repo_secs is not None:
         timings["repo_build_s"] = round(repo_secs, 1)
     log(f"local apt repository: {'built in %.0f s' % repo_secs if repo_secs is not None else 'cached'} ({local_repo.dir})")
+    if preinstalled:
+        from wizard.lab.image import ensure_preinstalled
+        image, pre_secs = ensure_preinstalled(image, local_repo.debian, repo.stack(), log)
+        if pre_secs is not None:
+            timings["preinstalled_build_s"] = round(pre_secs, 1)
+        log(f"preinstalled node image: {'built in %.0f s' % pre_secs if pre_secs is not None else 'cached'}"
+            f" ({image.dir})")
 
     layout = network.pick_layout()
-    st = state.LabState(flavour=flavour, block=layout.block, image_dir=str(image.dir), repo_dir=str(local_repo.dir))
+    st = state.LabState(flavour=flavour, block=layout.block, image_dir=str(image.dir), repo_dir=str(local_repo.dir),
+                        preinstalled=preinstalled)
     state.save(st)          # first, so a crash below still leaves `down` a trail
     boot_started = time.monotonic()
     try:
         network.create_bridges(layout)
         st.repo_url = repo.serve(local_repo, layout)
         ensure_lab_key()
+        new_root_password()
         keys = {node: make_host_key(node) for node in NODES}
         write_known_hosts({layout.node_address(net, node): keys[node][1] for node in NODES for net in NETWORKS})
         backend.create(st, image, layout, keys, fencing=fencing, log=log)
@@ -88,7 +99,7 @@ def _up(flavour: str, log, fencing: bool) -> state.LabState:
         wait_ssh(st, layout)
         timings["boot_to_ssh_s"] = round(time.monotonic() - boot_started, 1)
         from wizard.lab.answers import write_answers
-        write_answers(st, layout)
+        write_answers(st, layout, {n: backend.disks(n) for n in NODES})
         st.timings = timings
         st.timings["up_total_s"] = round(time.monotonic() - started, 1)
         st.ready = True
@@ -160,7 +171,8 @@ def _down(log) -> list[str]:
         except OSError as exc:
             raise LabError(f"could not remove {WORK_DIR}: {exc}", "run `zabbix-ha lab down` again") from None
         removed.append(f"dir {WORK_DIR}")
-    for path in (KNOWN_HOSTS, ANSWERS_FILE, state.STATE_FILE, RUN_DIR / "secrets.yaml", RUN_DIR / "answers-sbd.yaml"):
+    for path in (KNOWN_HOSTS, ANSWERS_FILE, state.STATE_FILE, RUN_DIR / "secrets.yaml", RUN_DIR / "answers-sbd.yaml",
+                 ROOT_PASSWORD_FILE):
         if path.exists():
             path.unlink()
     state.clear()
@@ -183,8 +195,10 @@ def status() -> dict:
             "addresses": {net: layout.node_address(net, node) for net in NETWORKS},
             "links": {net: network.port_is_up(layout, node, net) for net in NETWORKS},
         }
+    from wizard.lab.ssh import host_key_fingerprints
     return {"up": st.ready, "flavour": st.flavour, "accel": st.accel, "repo_url": st.repo_url,
-            "answers": str(ANSWERS_FILE), "timings": st.timings, "nodes": nodes}
+            "preinstalled": st.preinstalled, "answers": str(ANSWERS_FILE), "root_password_file": str(ROOT_PASSWORD_FILE),
+            "host_keys": host_key_fingerprints(), "timings": st.timings, "nodes": nodes}
 
 
 def reset(log=print, nodes=NODES) -> float:
@@ -206,6 +220,9 @@ def _reset(log, nodes) -> float:
     for node in nodes:
         backend.power_on(node)
     wait_ssh(st, layout, nodes)
+    from wizard.lab.answers import write_answers
+    # Containers get new loop devices: the answers name them (the secrets stay).
+    write_answers(st, layout, {n: backend.disks(n) for n in NODES}, secrets=False)
     secs = time.monotonic() - started
     log(f"lab reset: {', '.join(nodes)} fresh and answering SSH in {secs:.1f} s")
     return secs

@@ -7,7 +7,8 @@
   host has no address on them.
 
 Nothing is routed: the host's routes, forwarding and firewall are never
-touched, and the nodes get no default route, so they reach nothing outside
+touched. The nodes' default route points at the lab host (IPsrcaddr needs a
+route to rewrite), which forwards nothing, so they reach nothing outside
 these bridges. Subnets are picked from a list after checking that no host
 address or route overlaps them.
 """
@@ -136,6 +137,12 @@ def port_is_up(layout: Layout, node: str, net: str) -> bool:
         return "UP" in json.loads(out)[0].get("flags", [])
     except (ValueError, IndexError):
         return False
+
+
+def host_forwarding() -> bool:
+    """Does the lab host side forward IPv4 (it must not)?"""
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        return f.read().strip() != "0"
 
 
 def _disable_ipv6(link: str) -> None:

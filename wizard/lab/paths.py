@@ -25,6 +25,8 @@ SSH_KEY = RUN_DIR / "id_ed25519"
 KNOWN_HOSTS = RUN_DIR / "known_hosts"
 ANSWERS_FILE = RUN_DIR / "answers.yaml"
 SECRETS_FILE = RUN_DIR / "secrets.yaml"
+# The nodes' root password (lab only; 0600): `zabbix-ha lab answers --root-password-file`.
+ROOT_PASSWORD_FILE = RUN_DIR / "root-password"
 
 DEBIAN_MIRROR = os.environ.get("ZHA_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"

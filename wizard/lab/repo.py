@@ -1,6 +1,6 @@
 """The lab's local apt repository: the whole Zabbix HA stack, from Debian.
 
-The nodes have no route out. The host downloads every package of the stack
+The nodes have no way out. The host downloads every package of the stack
 that the node image lacks (apt resolves against the image's own dpkg status
 file, so the set is exactly "what an install on a node will need"), indexes
 them as a normal Debian-style repository, and serves it over HTTP on the
@@ -26,12 +26,24 @@ from wizard.lab.lock import locked
 from wizard.lab.network import Layout
 from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE, WORK_DIR
 from wizard.lab.proc import LabError, run, wait_until
-from wizard.platforms import platform
 
-REPO_VERSION = "1"
-# What the installer may install: the platform table's list for every
-# choice, so the mirror and the install cannot drift apart.
-STACK = platform("debian12").all_packages()
+REPO_VERSION = "2"
+# What the installer may install: the platform table's list for every answer
+# (wizard.platforms), so the mirror and the installer cannot drift apart.
+PLATFORM = "debian12"
+# Packages only the lab itself needs on its nodes (beside the product's list):
+# none today. Add one only with a comment saying why the lab needs it.
+LAB_ONLY: tuple[str, ...] = ()
+
+
+def stack() -> tuple[str, ...]:
+    """Every package the local mirror holds (plus their dependencies)."""
+    from wizard.platforms import platform
+
+    packages = platform(PLATFORM).all_packages()
+    return (*packages, *(p for p in LAB_ONLY if p not in packages))
+
+
 HTTP_PORTS = (8080, 18080, 28080)
 SECURITY_MIRROR = DEBIAN_MIRROR.replace("/debian", "/debian-security")
 
@@ -45,13 +57,18 @@ class Repo:
         """Served as http://<host>:<port>/; the repository itself is under /debian."""
         return self.dir / "www"
 
+    @property
+    def debian(self) -> Path:
+        """The repository proper (dists/, pool/): what a sources line points at."""
+        return self.root / "debian"
+
     def ready(self) -> bool:
         return (self.dir / "complete").exists()
 
 
 def repo_hash(image: Image) -> str:
     h = hashlib.sha256()
-    for part in (REPO_VERSION, image.dir.name, SUITE, DEBIAN_MIRROR, *STACK):
+    for part in (REPO_VERSION, image.dir.name, SUITE, DEBIAN_MIRROR, *stack()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -89,12 +106,13 @@ def _build(repo: Repo, image: Image, log) -> float:
             "-o", f"Dir::State::status={image.dpkg_status}", "-o", f"Dir::Cache={apt / 'cache'}",
             "-o", f"Dir::Cache::archives={pool}", "-o", "APT::Install-Recommends=false",
             "-o", "APT::Architecture=amd64", "-o", "Debug::NoLocking=1", "-q"]
-    log(f"building the local apt repository ({len(STACK)} packages + dependencies; one time)")
+    packages = stack()
+    log(f"building the local apt repository ({len(packages)} packages + dependencies; one time)")
     run(["apt-get", *opts, "update"], timeout=600)
-    run(["apt-get", *opts, "install", "--download-only", "-y", *STACK], timeout=1200)
+    run(["apt-get", *opts, "install", "--download-only", "-y", *packages], timeout=1200)
     shutil.rmtree(pool / "partial", ignore_errors=True)
     debs = sorted(pool.glob("*.deb"))
-    if len(debs) < len(STACK):
+    if len(debs) < len(packages):
         raise LabError(f"the local repository got only {len(debs)} packages", f"see {tmp}; check the Debian mirror")
     www = tmp / "www/debian"
     binary = www / f"dists/{SUITE}/main/binary-amd64"

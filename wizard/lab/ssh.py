@@ -8,7 +8,11 @@ known_hosts file, so every connection checks the node's identity
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import os
+import secrets
 import shlex
 import socket
 import subprocess
@@ -17,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wizard.lab.paths import KNOWN_HOSTS, RUN_DIR, SSH_KEY
+from wizard.lab.paths import KNOWN_HOSTS, ROOT_PASSWORD_FILE, RUN_DIR, SSH_KEY
 from wizard.lab.proc import LabError, run
 
 
@@ -25,6 +29,42 @@ def ensure_lab_key() -> None:
     RUN_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not SSH_KEY.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "zabbix-ha-lab", "-f", str(SSH_KEY)])
+
+
+def new_root_password() -> str:
+    """A fresh random root password for this lab's nodes, kept 0600 in the run dir."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    password = secrets.token_urlsafe(18)
+    fd = os.open(ROOT_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(password + "\n")
+    return password
+
+
+def read_root_password() -> str:
+    try:
+        return ROOT_PASSWORD_FILE.read_text().strip()
+    except FileNotFoundError:
+        raise LabError(f"the lab has no root password file {ROOT_PASSWORD_FILE}",
+                       "`zabbix-ha lab down`, then `zabbix-ha lab up`") from None
+
+
+def fingerprint_of(public_line: str) -> str:
+    """SHA256:... of an OpenSSH public key line, as `ssh-keygen -lf` prints it."""
+    blob = base64.b64decode(public_line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def host_key_fingerprints() -> dict[str, str]:
+    """address -> host key fingerprint of the running lab's nodes (from its known_hosts)."""
+    out = {}
+    if KNOWN_HOSTS.exists():
+        for line in KNOWN_HOSTS.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                address, rest = line.split(None, 1)
+                out[address] = fingerprint_of(rest)
+    return out
 
 
 def make_host_key(node: str) -> tuple[bytes, bytes]:

@@ -20,6 +20,7 @@ class LabState:
     repo_dir: str = ""
     repo_url: str = ""
     fencing: str = ""                # vm: "ipmi"
+    preinstalled: bool = False       # nodes boot the image that holds the whole package list
     timings: dict[str, float] = field(default_factory=dict)
     ready: bool = False
 

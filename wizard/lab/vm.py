@@ -22,9 +22,14 @@ from wizard.lab.nodeconf import seed
 from wizard.lab.paths import NODES, RUN_DIR, WORK_DIR, node_dir
 from wizard.lab.proc import LabError, pid_alive, read_pidfile, run, stop_pid, wait_until
 from wizard.lab.qmp import qmp
+from wizard.sizing import TIERS
 
 QEMU = "qemu-system-x86_64"
-MEMORY_MB = 1280
+# The smallest sizing tier's memory is what preflight must see: it reads
+# MemTotal, which is below qemu's -m by what the guest kernel reserves for
+# itself, so -m adds that much (MemTotal measured by tests/lab/test_vm_smoke.py).
+GUEST_KERNEL_RESERVE_MIB = 256
+MEMORY_MB = TIERS["small"].min_memory_mib + GUEST_KERNEL_RESERVE_MIB
 DATA_DISK_SIZE = "512M"
 META_DISK_SIZE = "136M"      # indexed meta-disk: 128 MiB per index, plus room
 KVM_PROBE_SECONDS = 15

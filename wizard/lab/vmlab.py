@@ -46,6 +46,11 @@ def recreate(st: LabState, image: Image, layout: Layout, nodes, *, log) -> None:
             network.set_port(layout, node, net, True)
 
 
+def disks(node: str) -> tuple[str, str]:
+    """(data, meta): fixed virtio order, vdb and vdc."""
+    return "/dev/vdb", "/dev/vdc"
+
+
 def running(node: str) -> bool:
     return vm.running(node)
 
