@@ -110,7 +110,8 @@ def test_database_passwords_travel_on_stdin_never_in_argv(spec, secrets):
             stored["hash"] = stdin.split("passwd = '")[1].split("'")[0].replace("\\\\", "\\")
         return 0, "", ""
 
-    ex = RecordingExecutor(first, [("SELECT passwd", select_hash), ("UPDATE users", remember_update)],
+    ex = RecordingExecutor(first, [("SELECT passwd", select_hash), ("UPDATE users", remember_update),
+                                   ("pgrep", (1, "", ""))],
                            journal=journal)
     ctx = Context(spec, secrets, first, {first: ex}, render(spec, secrets), Shared())
     database._create_database(ctx)

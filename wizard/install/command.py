@@ -259,6 +259,7 @@ def cmd_install(args) -> int:
         journal_path = str(journal_dir / "journal.jsonl")
     journal.path = Path(journal_path) if journal_path else None
     printer = LinePrinter()
+    lock = _single_install_lock(spec) if isinstance(first, LocalExecutor) else None
     try:
         contexts = contexts_for(spec, secrets, executors, printer, accept_wipe=args.force)
         _confirm(pending_destruction(plan, contexts), args)
@@ -267,11 +268,35 @@ def cmd_install(args) -> int:
     finally:
         for ex in executors.values():
             ex.close()
+        if lock is not None:
+            import os
+            os.close(lock)
     if journal.path:
         print(f"journal (secrets masked): {journal.path} on {spec.hostnames[0] if isinstance(first, LocalExecutor) else 'this machine'}")
     if not summary.ok:
         print("Fix the failure above, then run the same install command again: it resumes where it stopped.")
     return 0 if summary.ok else 1
+
+
+def _single_install_lock(spec) -> int:
+    """One install at a time on the first node (a second one would race the first)."""
+    import fcntl
+    import os
+
+    from wizard.errors import EnvironmentProblem
+    from wizard.platforms import platform
+
+    directory = platform(spec.platform).paths.journal_dir
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = f"{directory}/install.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise EnvironmentProblem(f"another zabbix-ha install is running on this node (it holds {path})",
+                                 "wait for it to finish, or stop it; then run install again") from None
+    return fd
 
 
 def _save_report(ctx, summary, record) -> None:

@@ -120,6 +120,9 @@ def admin_hash(password: str) -> str:
 
 def _create_database(ctx: Context) -> str:
     z = ctx.spec.zabbix
+    # A server still running here is left from an interrupted run, maybe
+    # with its import client still writing: a restart ends those sessions.
+    stop_setup_server(ctx)
     start_setup_server(ctx)
     db, user = sql_ident(z.db_name), sql_string(z.db_user)
     # No marker: an earlier import did not finish. The database is ours (we

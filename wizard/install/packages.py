@@ -83,14 +83,19 @@ def _all_installed(ctx: Context) -> bool:
 def _install(ctx: Context) -> str:
     wanted = packages(ctx)
     missing = [p for p in wanted if p not in installed_versions(ctx, wanted)]
-    # An interrupted earlier run may have left dpkg half done: finish that first.
-    ctx.run([*APT_ENV, "dpkg", "--configure", "-a"], timeout=APT_TIMEOUT)
+    # An interrupted earlier run may have left dpkg half done: finish that
+    # first, waiting (bounded) while a dpkg it left running still holds the lock.
+    ctx.sh('for i in $(seq 1 120); do out=$(dpkg --configure -a 2>&1) && exit 0; '
+           'case "$out" in *lock*) sleep 5;; *) echo "$out" >&2; exit 1;; esac; done; echo "$out" >&2; exit 1',
+           timeout=APT_TIMEOUT)
     ours = _place_policy(ctx)
     try:
         ctx.say("apt-get update")
-        ctx.run([*APT_ENV, "apt-get", "-q", *_apt_options(ctx), "update"], timeout=600)
+        ctx.run([*APT_ENV, "apt-get", "-q", "-o", "DPkg::Lock::Timeout=600", *_apt_options(ctx), "update"],
+                timeout=900)
         ctx.say(f"installing {len(missing)} packages and their dependencies: {' '.join(missing)}")
-        ctx.run([*APT_ENV, "apt-get", "-q", "-y", "--no-install-recommends", *_apt_options(ctx),
+        ctx.run([*APT_ENV, "apt-get", "-q", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600",
+                 *_apt_options(ctx),
                  "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
                  "install", "--", *missing], timeout=APT_TIMEOUT)
     finally:

@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from wizard.errors import UserError
-from wizard.install.events import InstallFinished, PlanReady, StepFinished, StepStarted
+from wizard.install.events import InstallFinished, PlanReady, StepFinished, StepOutput, StepStarted
 from wizard.install.plan import Plan, dependency_keys
 from wizard.install.step import Context, Step, StepFailed
 
@@ -121,19 +121,26 @@ def run_plan(plan: Plan, contexts: dict[str, Context], *, serial: bool = False,
     for w in workers:
         w.start()
     try:
-        for w in workers:
-            while w.is_alive():
-                w.join(0.5)
+        _join(workers)
     except KeyboardInterrupt:
-        # First Ctrl-C: finish the running steps, start no new one.
+        # First Ctrl-C: finish the running steps (a half-run apt or mkfs is
+        # worse than waiting), start no new one. A second Ctrl-C abandons them.
         stop.set()
-        raise
+        on_event(StepOutput("", "", "interrupted: stopping after the running step(s); "
+                                    "press Ctrl-C again to abandon them. Running the install again resumes."))
+        _join(workers)
     failed = [tuple(k.split(":", 1)) for k, v in record.status.items() if v == "failed"]
     changed = sum(1 for v in record.status.values() if v == "changed")
     ok = not failed and all(record.status.get(s.key) in ("done", "changed") for s in plan.steps)
     summary = InstallFinished(ok, time.monotonic() - started, changed, failed)
     on_event(summary)
     return summary, record
+
+
+def _join(workers: list[threading.Thread]) -> None:
+    for w in workers:
+        while w.is_alive():
+            w.join(0.5)
 
 
 def _serial_worker(plan: Plan, contexts: dict[str, Context], record: RunRecord, stop: threading.Event) -> None:
