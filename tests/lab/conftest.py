@@ -43,6 +43,14 @@ class LabHandle:
 
         return ssh_run(self.address(node), command, timeout=timeout, check=check)
 
+    def host_run(self, argv: list[str], *, input: str | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run argv on the lab's host side (where the VIP is reachable), as a client outside the nodes."""
+        from wizard.lab.netns import host_argv
+
+        return subprocess.run(host_argv(argv), input=input, capture_output=True, text=True, timeout=timeout,
+                              check=True)
+
     def reachable(self, node: str) -> bool:
         from wizard.lab.ssh import ssh_ready
 
