@@ -268,3 +268,27 @@ def test_meta_data_size_formula(data, expected_sectors):
     assert drbd_meta_bytes(data) == expected_sectors * 512
     assert meta_needed("indexed", data, 2) == 3 * 128 * MiB
     assert meta_needed("flexible", data, 0) == drbd_meta_bytes(data)
+
+
+def test_rerun_takes_the_clusters_own_drbd_disks_as_in_use_by_it_not_as_disks_to_wipe():
+    """On a running cluster the backing disk carries ext4 (external meta-data) and
+    holds drbd0, which is mounted: all of it the cluster's own data."""
+    w = World()
+    for node in (N1, N2):
+        w.device(node, "/dev/vdb", fstype="ext4", children=("drbd0",))
+        w.device(node, "/dev/vdc", children=("drbd0",))
+    before = {f.code for f in w.run() if f.severity == "error"}
+    assert {"disk-signature", "disk-has-children", "meta-disk-has-children"} & before
+    for node in (N1, N2):
+        w.state(node, zabbix_ha_spec=True, drbd_resources=("r0",))
+    found = w.run()
+    assert [f for f in found if f.severity == "error"] == []
+    assert {(f.code, f.node) for f in found if f.code.endswith("-in-cluster")} == {
+        ("disk-in-cluster", N1), ("disk-in-cluster", N2), ("meta-disk-in-cluster", N1), ("meta-disk-in-cluster", N2)}
+
+
+def test_a_rerun_still_guards_a_disk_that_is_not_this_clusters():
+    w = World()
+    w.device(N1, "/dev/vdb", fstype="xfs")
+    w.state(N1, zabbix_ha_spec=True, drbd_resources=("other",))
+    assert "disk-signature" in {f.code for f in w.run() if f.severity == "error"}

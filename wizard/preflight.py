@@ -304,6 +304,14 @@ def _disk_checks(ctx: Context, name: str, f: NodeFacts, path: str, role: str, co
         yield _f(f"{code}-missing", "error", name, f"the {role} {path} does not exist on {name}",
                  f"check `lsblk` on {name} and correct storage.nodes in the answers", device=path)
         return
+    if ctx.rerun and ctx.spec.storage.resource in f.state.drbd_resources:
+        # Our earlier run made this the backing device of our DRBD resource:
+        # its signature, its drbd holder and the mounted filesystem on top of
+        # that holder are the cluster's data, not something to wipe.
+        yield _f(f"{code}-in-cluster", "info", name,
+                 f"the {role} {path} on {name} belongs to DRBD resource {ctx.spec.storage.resource} of this cluster",
+                 "nothing to do: a rerun never writes to it", device=path)
+        return dev
     mounted = [(d.path, m) for d in (dev, *f.descendants(dev)) for m in d.mountpoints]
     if mounted:
         yield _f(f"{code}-mounted", "error", name,
