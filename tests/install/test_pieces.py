@@ -121,3 +121,12 @@ def test_database_passwords_travel_on_stdin_never_in_argv(spec, secrets):
         assert value not in argv_text
         assert value not in "\n".join(" ".join(e.argv) + e.note for e in journal.entries)
     assert database.sql_string(secrets.db_password.reveal()) in stdin_text
+
+
+def test_apt_progress_lines_become_readable_progress():
+    from wizard.install.packages import apt_progress
+
+    assert apt_progress("pmstatus:mariadb-server:62.5:Installing mariadb-server (amd64)") == \
+        "packages 62 %: Installing mariadb-server (amd64)"
+    assert apt_progress("dlstatus:3:12.0:Retrieving file 3 of 190") == "downloading 12 %: Retrieving file 3 of 190"
+    assert apt_progress("") == "" and apt_progress("Reading package lists...") == ""

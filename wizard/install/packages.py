@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import shlex
 
-from wizard.install.step import Context, Step, StepFailed
+from wizard.install.step import Context, Step, StepFailed, watching
 
 SOURCES_LIST = "/etc/apt/sources.list.d/zabbix-ha.list"
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 # Our policy-rc.d says who wrote it: a resumed install removes only its own.
 POLICY_MARKER = "# zabbix-ha: deny service starts during the package install"
 POLICY_TEXT = f"#!/bin/sh\n{POLICY_MARKER}\nexit 101\n"
-APT_TIMEOUT = 3600          # 17-21 min per node measured under emulation; real servers: minutes
+APT_TIMEOUT = 3600
+STATUS_FILE = "/run/zabbix-ha-apt.status"          # 17-21 min per node measured under emulation; real servers: minutes
 APT_ENV = ["env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=l"]
 ZABBIX_REPO = "https://repo.zabbix.com/zabbix/{version}/debian"
 ZABBIX_KEYRING = "/usr/share/keyrings/zabbix-official-repo.gpg"
@@ -94,14 +95,28 @@ def _install(ctx: Context) -> str:
         ctx.run([*APT_ENV, "apt-get", "-q", "-o", "DPkg::Lock::Timeout=600", *_apt_options(ctx), "update"],
                 timeout=900)
         ctx.say(f"installing {len(missing)} packages and their dependencies: {' '.join(missing)}")
-        ctx.run([*APT_ENV, "apt-get", "-q", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600",
-                 *_apt_options(ctx),
-                 "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-                 "install", "--", *missing], timeout=APT_TIMEOUT)
+        # apt reports its progress on fd 3 ("pmstatus:PKG:PERCENT:WHAT"): shown while it runs.
+        with watching(ctx, STATUS_FILE, apt_progress):
+            ctx.sh('exec 3>"$1"; shift; exec "$@"', STATUS_FILE, *APT_ENV, "apt-get", "-q", "-y",
+                   "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600", "-o", "APT::Status-Fd=3",
+                   *_apt_options(ctx), "-o", "Dpkg::Options::=--force-confdef",
+                   "-o", "Dpkg::Options::=--force-confold", "install", "--", *missing, timeout=APT_TIMEOUT)
     finally:
         if ours:
             ctx.run(["rm", "-f", "--", POLICY_RC_D])
     return f"installed {', '.join(missing)}"
+
+
+def apt_progress(line: str) -> str:
+    """'pmstatus:mariadb-server:62.5:Installing mariadb-server' -> 'packages 62 %: Installing mariadb-server'."""
+    parts = line.split(":", 3)
+    if len(parts) == 4 and parts[0] in ("pmstatus", "dlstatus"):
+        try:
+            percent = int(float(parts[2]))
+        except ValueError:
+            return ""
+        return f"{'downloading' if parts[0] == 'dlstatus' else 'packages'} {percent} %: {parts[3]}"
+    return ""
 
 
 def _place_policy(ctx: Context) -> bool:

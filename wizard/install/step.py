@@ -156,6 +156,36 @@ def load_state(ex: Executor, profile: Platform) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+class watching:
+    """While a long command runs, show the last line of a progress file the
+    command writes on the node (read every few seconds, on its own channel)."""
+
+    def __init__(self, ctx: Context, path: str, parse: Callable[[str], str], interval: float = 5.0) -> None:
+        self.ctx, self.path, self.parse, self.interval = ctx, path, parse, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "watching":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(self.interval + 30)
+
+    def _loop(self) -> None:
+        last = ""
+        while not self._stop.wait(self.interval):
+            try:
+                res = self.ctx.ex.run(["tail", "-n", "1", "--", self.path], check=False, timeout=20, log=False)
+            except Exception:      # progress is a nicety: a missed read is no failure
+                continue
+            line = self.parse(res.stdout.strip()) if res.ok else ""
+            if line and line != last:
+                self.ctx.say(line)
+                last = line
+
+
 def wait_for(ctx: Context, what: str, probe: Callable[[], bool | str], *, timeout: float, interval: float = 2.0,
              fix: str = "") -> None:
     """Poll `probe` (bounded); a str result is progress to show. Raises StepFailed on timeout."""
