@@ -131,6 +131,8 @@ CASES = [
         N1, corosync_conf=True, corosync_cluster_name="prod", corosync_nodes=("a", "b"),
         corosync_addresses=("10.1.1.1", "10.1.1.2")), {"cluster": "prod"}),
     ("existing-cib", "error", N2, lambda w: w.state(N2, cib=True), {}),
+    ("package-default-cib", "info", N2, lambda w: w.state(
+        N2, cib=True, corosync_conf=True, corosync_nodes=("node1",), corosync_addresses=("127.0.0.1",)), {}),
     ("existing-drbd-resource", "error", N2, lambda w: w.state(N2, drbd_resources=("r0",)), {"resource": "r0"}),
     ("drbd-minor-in-use", "error", N1, lambda w: w.node(
         N1, drbd=DrbdInfo(True, "8.4.11", "8.4.11", (DrbdMinor(0, "Connected", "Primary/Secondary",

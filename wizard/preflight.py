@@ -539,6 +539,12 @@ def _existing(ctx: Context):
                      "zabbix-ha never overwrites a cluster it did not make: remove it "
                      "(pcs cluster destroy / crm cluster remove) or use another pair of servers",
                      cluster=st.corosync_cluster_name, nodes=list(st.corosync_nodes))
+        elif st.cib and not rerun and st.corosync_is_package_default:
+            # Debian's corosync package starts a one-node cluster on install;
+            # its CIB is that throwaway cluster's (the install replaces it).
+            yield _f("package-default-cib", "info", name,
+                     f"{name} has the CIB of the one-node cluster its corosync package started",
+                     "nothing to do: the install stops that cluster and starts this one with a fresh CIB")
         elif st.cib and not rerun:
             yield _f("existing-cib", "error", name, f"{name} has a Pacemaker CIB from an earlier cluster",
                      "remove /var/lib/pacemaker/cib/* after checking it is not in use")

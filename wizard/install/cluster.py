@@ -15,6 +15,8 @@ from wizard.install.step import Context, Step, StepFailed, wait_for
 
 AUTHKEY = "/etc/corosync/authkey"
 ONLINE_TIMEOUT = 300
+# What Debian's corosync package configures and starts on install.
+PACKAGE_DEFAULT_CLUSTER = "debian"
 # Writes stdin (base64) to $1 atomically, 0400, root only.
 _WRITE_KEY = ('set -e; umask 077; tmp=$(mktemp "$1.XXXXXX"); trap \'rm -f "$tmp"\' EXIT; '
               'base64 -d > "$tmp"; chmod 400 "$tmp"; mv -f "$tmp" "$1"; trap - EXIT')
@@ -57,9 +59,13 @@ def _unit_states(ctx: Context, *units: str) -> list[str]:
     return enabled + active
 
 
-def _running_our_cluster(ctx: Context) -> bool:
+def _running_cluster_name(ctx: Context) -> str:
     res = ctx.run(["corosync-cmapctl", "-g", "totem.cluster_name"], check=False)
-    return res.ok and res.stdout.strip().endswith(f"= {ctx.spec.name}")
+    return res.stdout.strip().rpartition("= ")[2] if res.ok else ""
+
+
+def _running_our_cluster(ctx: Context) -> bool:
+    return _running_cluster_name(ctx) == ctx.spec.name
 
 
 def _stack_units(ctx: Context) -> list[str]:
@@ -83,10 +89,16 @@ def _start_stack(ctx: Context) -> str:
     units = _stack_units(ctx)
     ctx.run(["systemctl", "enable", "--", *units])
     active = ctx.run(["systemctl", "is-active", s.corosync], check=False).stdout.strip() == "active"
-    if active and not _running_our_cluster(ctx):
-        # Debian's own one-node cluster, or an earlier config: stop it whole.
+    running = _running_cluster_name(ctx) if active else ""
+    if active and running != ctx.spec.name:
         ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
-        restarted = "stopped the corosync that ran another cluster, started ours"
+        restarted = f"stopped the corosync that ran cluster {running!r}, started ours"
+        if running == PACKAGE_DEFAULT_CLUSTER:
+            # The one-node cluster Debian's package starts on install left a CIB
+            # naming a node "node1" at 127.0.0.1: not ours, and it would be merged
+            # into ours. (Preflight refuses any other existing cluster.)
+            ctx.sh('rm -f /var/lib/pacemaker/cib/cib*')
+            restarted += " (the package's default cluster and its CIB removed)"
     elif active:
         ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
         restarted = "restarted corosync and pacemaker with the new configuration"

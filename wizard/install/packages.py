@@ -159,12 +159,19 @@ def _verify_parity(ctx: Context) -> None:
                          "(apt-get install PACKAGE=VERSION), then run the install again")
 
 
+def _unit_state(ctx: Context, unit: str) -> tuple[str, str]:
+    res = ctx.run(["systemctl", "show", "-p", "LoadState", "-p", "ActiveState", "--", unit], check=False)
+    values = dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line)
+    return values.get("LoadState", ""), values.get("ActiveState", "")
+
+
 def _units_masked(ctx: Context) -> bool:
-    units = _managed_units(ctx)
-    res = ctx.run(["systemctl", "is-enabled", "--", *units], check=False)
-    states = res.stdout.split()
-    active = ctx.run(["systemctl", "is-active", "--", *units], check=False).stdout.split()
-    return states == ["masked"] * len(units) and all(a != "active" for a in active)
+    """Every unit Pacemaker runs is masked (or not shipped at all) and not running."""
+    for unit in _managed_units(ctx):
+        load, active = _unit_state(ctx, unit)
+        if load not in ("masked", "not-found") or active == "active":
+            return False
+    return True
 
 
 def _managed_units(ctx: Context) -> list[str]:
@@ -173,10 +180,9 @@ def _managed_units(ctx: Context) -> list[str]:
 
 
 def _mask_units(ctx: Context) -> str:
-    units = _managed_units(ctx)
-    # Units a package did not ship are skipped: masking a missing unit
+    # Units a package did not ship are left alone: masking a missing unit
     # would create a mask for something that does not exist.
-    present = [u for u in units if ctx.run(["systemctl", "cat", "--", u], check=False).ok]
+    present = [u for u in _managed_units(ctx) if _unit_state(ctx, u)[0] not in ("not-found", "")]
     ctx.run(["systemctl", "stop", "--", *present], timeout=300)
     ctx.run(["systemctl", "mask", "--", *present])
     return "stopped and masked " + ", ".join(present) + " (Pacemaker runs them)"
