@@ -130,7 +130,7 @@ CASES = [
     ("existing-cluster", "error", N1, lambda w: w.state(
         N1, corosync_conf=True, corosync_cluster_name="prod", corosync_nodes=("a", "b"),
         corosync_addresses=("10.1.1.1", "10.1.1.2")), {"cluster": "prod"}),
-    ("existing-cib", "error", N2, lambda w: w.state(N2, cib=True), {}),
+    ("existing-cib", "error", N2, lambda w: w.state(N2, cib=True, corosync_conf=False), {}),
     ("package-default-cib", "info", N2, lambda w: w.state(
         N2, cib=True, corosync_conf=True, corosync_nodes=("node1",), corosync_addresses=("127.0.0.1",)), {}),
     ("existing-drbd-resource", "error", N2, lambda w: w.state(N2, drbd_resources=("r0",)), {"resource": "r0"}),
