@@ -26,7 +26,7 @@ def test_render_writes_one_tree_per_node(tmp_path, secrets):
     for node in ("zbx-node1", "zbx-node2"):
         res = tmp_path / "out" / node / "etc/drbd.d/r0.res"
         assert "resource r0" in res.read_text()
-        php = tmp_path / "out" / node / "etc/zabbix/web/zabbix.conf.php"
+        php = tmp_path / "out" / node / "etc/zabbix/zabbix.conf.php"
         assert stat.S_IMODE(php.stat().st_mode) == 0o640
         pw = tmp_path / "out" / node / "etc/zabbix-ha/ipmi-password-zbx-node2"
         assert stat.S_IMODE(pw.stat().st_mode) == 0o600
@@ -36,7 +36,7 @@ def test_render_without_secrets_leaves_secret_files_out(tmp_path):
     result = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--out", tmp_path)
     assert result.returncode == 0
     assert "no --secrets given" in result.stderr
-    assert not (tmp_path / "zbx-node1/etc/zabbix/web/zabbix.conf.php").exists()
+    assert not (tmp_path / "zbx-node1/etc/zabbix/zabbix.conf.php").exists()
 
 
 def test_broken_answers_exit_2_naming_the_field(tmp_path):

@@ -17,7 +17,8 @@ def test_both_nodes_get_every_file(spec, secrets):
     assert set(tree) == {"zbx-node1", "zbx-node2"}
     kinds = set(_files(tree))
     assert kinds == {"drbd-global", "drbd-resource", "corosync", "cib", "mariadb", "apache", "zabbix-server",
-                     "hosts", "zabbix-server-secrets", "zabbix-frontend", "ipmi-password"}
+                     "hosts", "zabbix-server-secrets", "zabbix-frontend", "ipmi-password", "zabbix-agent",
+                     "mysql-monitor-client"}
 
 
 def test_secrets_only_in_secret_files(spec, secrets):
@@ -68,8 +69,10 @@ def test_fencing_modes(spec):
     assert "fencing resource-and-stonith;" in files["drbd-global"].text
     cib = ET.fromstring(files["cib"].text)
     assert cib.find(".//nvpair[@name='stonith-enabled']").get("value") == "true"
-    delays = cib.findall(".//primitive[@class='stonith']//nvpair[@name='pcmk_delay_max']")
-    assert len(delays) == 1  # random delay on one side only
+    # Two IPMI devices: a fixed delay, only on the device that fences the preferred node.
+    assert cib.findall(".//primitive[@class='stonith']//nvpair[@name='pcmk_delay_max']") == []
+    delays = cib.findall(".//primitive[@class='stonith']//nvpair[@name='pcmk_delay_base']")
+    assert [d.get("id") for d in delays] == ["fence-zbx-node1-pcmk_delay_base"]
     assert cib.find(".//nvpair[@name='password_script']") is not None
 
     spec.fencing.method = "none"
@@ -132,3 +135,106 @@ def test_sizing_tier_sets_values(spec):
     assert "innodb_buffer_pool_size = 8G" in files["mariadb"].text
     assert "StartPollers=50" in files["zabbix-server"].text
     assert "datadir                 = /srv/zabbix-ha/mysql" in files["mariadb"].text
+
+
+def _seconds(value: str) -> int:
+    assert value.endswith("s"), value
+    return int(value[:-1])
+
+
+def _op(cib, rsc, name):
+    ops = cib.findall(f".//primitive[@id='{rsc}']/operations/op[@name='{name}']")
+    assert len(ops) == 1, (rsc, name)
+    return ops[0]
+
+
+def test_debian_paths_in_zabbix_files(spec, secrets):
+    """notes/lab.md Part D.4/D.5: the server died on LogFile=/var/log/zabbix/, the
+    frontend asked for setup because Debian reads /etc/zabbix/zabbix.conf.php."""
+    files = _files(render(spec, secrets))
+    server = files["zabbix-server"].text
+    assert "LogFile=/var/log/zabbix-server/zabbix_server.log" in server
+    assert "FpingLocation=/usr/bin/fping" in server.splitlines()
+    assert "AlertScriptsPath=/etc/zabbix/alert.d" in server.splitlines()
+    assert "ExternalScripts=/etc/zabbix/externalscripts" in server.splitlines()
+    assert "PidFile=/run/zabbix/zabbix_server.pid" in server.splitlines()
+    fe = files["zabbix-frontend"]
+    assert (fe.path, fe.mode, fe.owner, fe.group) == ("/etc/zabbix/zabbix.conf.php", 0o640, "root", "www-data")
+
+
+def test_agent_allows_the_addresses_the_server_polls_from(spec):
+    """notes/lab.md Part D.6: Server=127.0.0.1 only, while checks came from the source address."""
+    for node in ("zbx-node1", "zbx-node2"):
+        agent = _files(render(spec), node)["zabbix-agent"]
+        assert agent.path == "/etc/zabbix/zabbix_agentd.conf" and agent.mode == 0o644
+        lines = agent.text.splitlines()
+        assert "Server=127.0.0.1,192.168.10.10,192.168.10.20" in lines
+        assert "ServerActive=192.168.10.10" in lines
+        assert f"Hostname={node}" in lines
+        assert "LogFile=/var/log/zabbix-agent/zabbix_agentd.log" in lines
+    spec.services.source_address = ""          # source = VIP: listed once
+    assert "Server=127.0.0.1,192.168.10.10" in _files(render(spec))["zabbix-agent"].text.splitlines()
+
+
+def test_cib_timeouts_that_keep_planned_moves_from_fencing(spec):
+    cib = ET.fromstring(_files(render(spec))["cib"].text)
+    assert _seconds(_op(cib, "zabbix-server", "stop").get("timeout")) >= 300
+    assert _seconds(_op(cib, "zabbix-db", "start").get("timeout")) >= 300
+    assert _seconds(_op(cib, "zabbix-db", "stop").get("timeout")) >= 300
+    meta = {n.get("name"): n.get("value") for n in cib.findall(".//group[@id='zabbix']/meta_attributes/nvpair")}
+    assert int(meta["migration-threshold"]) >= 1
+    assert _seconds(meta["failure-timeout"]) > 0
+
+
+def test_cib_mariadb_monitor_runs_a_query_without_a_secret(spec, secrets):
+    from wizard.render import MONITOR_DB_USER
+    tree = render(spec, secrets)
+    cib_text = _files(tree)["cib"].text
+    cib = ET.fromstring(cib_text)
+    params = {n.get("name"): n.get("value")
+              for n in cib.findall(".//primitive[@id='zabbix-db']/instance_attributes/nvpair")}
+    assert params["test_user"] == MONITOR_DB_USER
+    assert params["test_table"] == "zabbix.dbversion"
+    assert "test_passwd" not in params
+    assert params["client_binary"] == "/usr/local/lib/zabbix-ha/mysql-monitor-client"
+    monitor = _op(cib, "zabbix-db", "monitor")
+    level = monitor.find("instance_attributes/nvpair[@name='OCF_CHECK_LEVEL']")
+    assert level is not None and level.get("value") == "10"
+    assert params["log"] == "/var/log/mysql/error.log"
+    client = _files(tree)["mysql-monitor-client"]
+    assert (client.path, client.mode, client.secret) == ("/usr/local/lib/zabbix-ha/mysql-monitor-client", 0o755, False)
+    assert f"--reuid={MONITOR_DB_USER}" in client.text
+    assert not any(v in cib_text for v in secrets.values())
+
+
+def test_monitor_user_sql_grants_only_a_select_by_socket(spec):
+    from wizard.render import monitor_os_user_argv, monitor_user_sql
+    sql = monitor_user_sql(spec)
+    assert sql[0] == "CREATE USER IF NOT EXISTS 'zha_monitor'@'localhost' IDENTIFIED VIA unix_socket"
+    assert sql[-1] == "GRANT SELECT ON `zabbix`.`dbversion` TO 'zha_monitor'@'localhost'"
+    assert not any("PASSWORD" in s.upper() for s in sql)
+    assert monitor_os_user_argv(spec)[-1] == "zha_monitor"
+
+
+@pytest.mark.parametrize("method", ["ipmi", "sbd"])
+def test_fence_timeouts_and_delays_are_consistent(spec, method):
+    from wizard.render import SBD_MSGWAIT_S
+    if method == "sbd":
+        spec.fencing.method = "sbd"
+        spec.fencing.ipmi = []
+        spec.fencing.sbd_device = "/dev/disk/by-id/scsi-shared-sbd"
+    cib = ET.fromstring(_files(render(spec))["cib"].text)
+    stonith = cib.findall(".//primitive[@class='stonith']")
+    assert stonith
+    for dev in stonith:
+        for op in ("start", "monitor"):
+            assert _seconds(_op(cib, dev.get("id"), op).get("timeout")) >= 60, (dev.get("id"), op)
+    props = {n.get("name"): n.get("value") for n in cib.findall(".//cluster_property_set/nvpair")}
+    delay_param = "pcmk_delay_max" if method == "sbd" else "pcmk_delay_base"
+    delays = cib.findall(f".//primitive[@class='stonith']//nvpair[@name='{delay_param}']")
+    assert len(delays) == 1
+    delay = _seconds(delays[0].get("value"))
+    priority = _seconds(props["priority-fencing-delay"])
+    assert priority >= 2 * delay                  # the dynamic tie-break dominates
+    action = SBD_MSGWAIT_S * 1.2 if method == "sbd" else 60
+    assert _seconds(props["stonith-timeout"]) >= priority + delay + action

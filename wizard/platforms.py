@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Paths:
+    """Where things are on the node. Measured from the real packages with
+    `apt-get download PKG && dpkg-deb -x` (Debian 12: zabbix-server-mysql,
+    zabbix-agent and zabbix-frontend-php 1:6.0.14, mariadb-server 10.11.19,
+    sbd 1.5.2, resource-agents 4.12; Debian 13: the same packages at 1:7.0.22,
+    11.8.9, 1.5.2 and 4.16): both platforms use the same paths, so the
+    defaults are Debian's. Details: ../shared/notes/packages.md."""
     drbd_dir: str = "/etc/drbd.d"
     corosync_conf: str = "/etc/corosync/corosync.conf"
     corosync_log: str = "/var/log/corosync/corosync.log"
@@ -18,11 +24,20 @@ class Paths:
     hosts_fragment: str = "/etc/zabbix-ha/hosts"
     mariadb_conf: str = "/etc/mysql/mariadb.conf.d/60-zabbix-ha.cnf"
     mysql_main_conf: str = "/etc/mysql/my.cnf"
-    mysqld_safe: str = "/usr/bin/mysqld_safe"
-    mysql_client: str = "/usr/bin/mysql"
+    mysqld_safe: str = "/usr/bin/mysqld_safe"       # mariadb-server (a link to mariadbd-safe on 13)
+    mysql_client: str = "/usr/bin/mysql"            # mariadb-client-core (a link to mariadb)
     mysql_socket: str = "/run/mysqld/mysqld.sock"
     mysql_pid: str = "/run/mysqld/mysqld.pid"
     mysql_user: str = "mysql"
+    # mysqld_safe --log-error (the mysql agent's `log`). Debian's mariadb-server
+    # ships no /var/log/mysql (it logs to the journal): the install creates the
+    # directory (see render.directories), the agent creates the file.
+    mysql_log: str = "/var/log/mysql/error.log"
+    mysql_log_dir: str = "/var/log/mysql"
+    # Pacemaker's mysql agent runs its monitor query through this wrapper
+    # (render.MONITOR_DB_USER explains why).
+    mysql_monitor_client: str = "/usr/local/lib/zabbix-ha/mysql-monitor-client"
+    setpriv: str = "/usr/bin/setpriv"               # util-linux (essential)
     apache_vhost: str = "/etc/apache2/sites-available/zabbix-ha.conf"
     apache_conf: str = "/etc/apache2/apache2.conf"
     apache_envvars: str = "/etc/apache2/envvars"
@@ -31,11 +46,24 @@ class Paths:
     zabbix_server_secrets: str = "/etc/zabbix/zabbix_server.secrets.conf"
     zabbix_server_bin: str = "/usr/sbin/zabbix_server"
     zabbix_server_pid: str = "/run/zabbix/zabbix_server.pid"
-    zabbix_server_log: str = "/var/log/zabbix/zabbix_server.log"
-    zabbix_frontend_conf: str = "/etc/zabbix/web/zabbix.conf.php"
+    # Debian's package ships /var/log/zabbix-server/ (zabbix:zabbix, covered by
+    # its logrotate); a LogFile elsewhere makes zabbix_server exit at start.
+    zabbix_server_log: str = "/var/log/zabbix-server/zabbix_server.log"
+    zabbix_socket_dir: str = "/run/zabbix"          # tmpfiles.d: d /run/zabbix 0755 zabbix zabbix
+    # Debian patches the frontend to read this one file
+    # (CConfigFile::CONFIG_FILE_PATH); /etc/zabbix/web/ is the official packages' place.
+    zabbix_frontend_conf: str = "/etc/zabbix/zabbix.conf.php"
     zabbix_frontend_root: str = "/usr/share/zabbix"
     zabbix_user: str = "zabbix"
+    # The binaries' built-in default is /usr/sbin/fping; Debian's fping 5 is in
+    # /usr/bin and handles IPv6 itself (so Fping6Location stays empty).
+    fping: str = "/usr/bin/fping"
+    zabbix_alert_scripts: str = "/etc/zabbix/alert.d"           # shipped by zabbix-server-mysql
+    zabbix_external_scripts: str = "/etc/zabbix/externalscripts"  # the binary's default; not shipped
     zabbix_agent_conf: str = "/etc/zabbix/zabbix_agentd.conf"
+    zabbix_agent_include_dir: str = "/etc/zabbix/zabbix_agentd.conf.d"
+    zabbix_agent_log: str = "/var/log/zabbix-agent/zabbix_agentd.log"
+    zabbix_agent_pid: str = "/run/zabbix/zabbix_agentd.pid"
     # The Zabbix schema as the server package ships it, imported in this order.
     zabbix_sql: tuple[str, ...] = (
         "/usr/share/zabbix-server-mysql/schema.sql.gz",
@@ -43,6 +71,8 @@ class Paths:
         "/usr/share/zabbix-server-mysql/data.sql.gz",
     )
     sbd_defaults: str = "/etc/default/sbd"
+    # Loads the watchdog module at boot (systemd-modules-load).
+    watchdog_modules_load: str = "/etc/modules-load.d/zabbix-ha-watchdog.conf"
     state_dir: str = "/etc/zabbix-ha"               # applied answers, rendered-file checksums
     journal_dir: str = "/var/lib/zabbix-ha"         # install journal, failover reports (first node)
 

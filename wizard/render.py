@@ -25,13 +25,70 @@ from wizard.platforms import Platform, platform
 from wizard.sizing import TIERS
 from wizard.spec import ClusterSpec, Secrets, check
 
-# How long the fence device of the preferred node waits at most before it
-# shoots: when the interconnect breaks both nodes race to fence each other,
-# and the random delay on one side lets the other side win the race.
-FENCE_DELAY_MAX = "15s"
-# Pacemaker's dynamic tie-break: the node running resources wins a fence
-# race. Must clearly exceed FENCE_DELAY_MAX (Pacemaker docs, crmsh bootstrap).
-PRIORITY_FENCING_DELAY = "30s"
+# ---- fencing -------------------------------------------------------------
+# When the interconnect breaks both nodes race to fence each other. The side
+# that is to survive must shoot first, so fencing the preferred node waits.
+FENCE_DELAY_S = 15
+# IPMI: each node has its own device, so the device that fences the preferred
+# node gets a FIXED delay (pcmk_delay_base): the preferred node always wins.
+# A random delay (pcmk_delay_max) there would make the winner a coin toss.
+# SBD: one shared device fences either node; a fixed delay on it delays both
+# sides alike, so only a random delay (pcmk_delay_max) breaks the tie.
+FENCE_DELAY_IS_RANDOM = {"ipmi": False, "sbd": True}
+# Pacemaker's dynamic tie-break: fencing the node that runs the resources
+# waits this long. It must clearly exceed FENCE_DELAY_S (Pacemaker docs), so
+# after a failover the node now running Zabbix wins a race even against the
+# preferred node's fixed delay.
+PRIORITY_FENCING_DELAY_S = 2 * FENCE_DELAY_S
+# Start/monitor of a fence device talk to the BMC: fence_ipmilan's status over
+# lanplus took longer than Pacemaker's default 20 s on the lab (notes/lab.md
+# Part D.3), and real BMCs are slow too. A monitor timeout fails the device.
+FENCE_OP_TIMEOUT_S = 120
+# What one IPMI reboot may take: power off, power_wait, power on, status.
+IPMI_REBOOT_S = 60
+# ---- SBD (fencing.method sbd) -------------------------------------------------
+# Written into the device header by `sbd create` (sbd_create_argv): a node that
+# loses the disk or hangs is reset by its watchdog after SBD_WATCHDOG_TIMEOUT_S;
+# a poison pill counts as delivered after SBD_MSGWAIT_S (2x the watchdog, the
+# sbd(8) default ratio). 15/30 s tolerate a multipath failover on the disk.
+SBD_WATCHDOG_TIMEOUT_S = 15
+SBD_MSGWAIT_S = 2 * SBD_WATCHDOG_TIMEOUT_S
+# The watchdog module the install loads (and persists) when a node has no
+# /dev/watchdog yet: softdog works on every machine and VM (the lab too);
+# a board's hardware watchdog (iTCO_wdt, ipmi_watchdog, i6300esb) is better
+# and is used when its driver already provides /dev/watchdog.
+SBD_WATCHDOG_DEVICE = "/dev/watchdog"
+# ---- operation timeouts ---------------------------------------------------------
+# A stop that overruns its timeout is a stop failure, and a stop failure gets
+# the node fenced, during a planned move too. Zabbix flushes its history and
+# trend caches to the DB on stop (minutes with large caches); MariaDB flushes
+# the buffer pool on stop and may run crash recovery on start after a failover.
+ZABBIX_STOP_TIMEOUT_S = 300
+ZABBIX_START_TIMEOUT_S = 120
+DB_START_TIMEOUT_S = 300
+DB_STOP_TIMEOUT_S = 300
+# ---- group ------------------------------------------------------------------------
+# After this many failures of a member on a node the group moves to the other
+# node instead of restarting in place forever ...
+GROUP_MIGRATION_THRESHOLD = 3
+# ... and the failures are forgotten after this long (checked at Pacemaker's
+# cluster-recheck-interval), so that node may host the group again.
+GROUP_FAILURE_TIMEOUT_S = 600
+# ---- MariaDB monitor ------------------------------------------------------------
+# The mysql agent's deep monitor (OCF_CHECK_LEVEL=10) runs
+#   <client_binary> -S <socket> --user=<test_user> --password=<test_passwd> -e "SELECT COUNT(*) FROM <test_table>"
+# so a password would sit in the CIB and in argv. MariaDB 10.11's unix_socket
+# only admits an account whose name equals the connecting OS user (no mapping;
+# measured), and the agent runs as root. So client_binary is a wrapper that
+# runs the client as the system user MONITOR_DB_USER (setpriv), and the
+# account of that name is authenticated by unix_socket and may only SELECT
+# from Zabbix's one-row dbversion table: no secret exists anywhere.
+MONITOR_DB_USER = "zha_monitor"
+# Its OS group: monitor_os_user_argv creates a group of the same name.
+MONITOR_OS_GROUP = MONITOR_DB_USER
+MONITOR_TABLE = "dbversion"
+MONITOR_INTERVAL_S = 20
+MONITOR_TIMEOUT_S = 30
 # Zabbix 6.0 knows MariaDB up to 10.10; Debian 12 ships 10.11 and Zabbix then
 # refuses to start (measured) unless told to accept it.
 ZABBIX_MAX_MARIADB = {"6.0": (10, 10), "7.0": (11, 4)}
@@ -111,6 +168,91 @@ def php_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def fence_delay_parameter(spec: ClusterSpec) -> str:
+    """pcmk_delay_base (fixed) or pcmk_delay_max (random): see FENCE_DELAY_IS_RANDOM."""
+    return "pcmk_delay_max" if FENCE_DELAY_IS_RANDOM[spec.fencing.method] else "pcmk_delay_base"
+
+
+def stonith_timeout_s(spec: ClusterSpec) -> int:
+    """Pacemaker's stonith-timeout: the delays a fence may wait plus the fence itself.
+
+    SBD: a poison pill is only taken as delivered after msgwait, and sbd(8)
+    asks for stonith-timeout >= msgwait + 20 %. IPMI: one reboot through the BMC.
+    """
+    if spec.fencing.method == "sbd":
+        action = SBD_MSGWAIT_S + -(-SBD_MSGWAIT_S // 5)
+    else:
+        action = IPMI_REBOOT_S
+    return PRIORITY_FENCING_DELAY_S + FENCE_DELAY_S + action
+
+
+# crm-fence-peer.sh --timeout: how long the DRBD Primary, having lost the peer,
+# polls the cluster until the peer is confirmed fenced (I/O frozen meanwhile
+# with resource-and-stonith). Shorter than "the cluster noticed, waited its
+# fencing delays and rebooted the peer" and the handler gives up while the
+# fence is still under way. The margin covers corosync's token timeout and a
+# DC election. --dc-timeout must exceed --timeout (the script's own advice).
+FENCE_PEER_MARGIN_S = 30
+
+
+def fence_peer_timeouts_s(spec: ClusterSpec) -> tuple[int, int]:
+    """(--timeout, --dc-timeout) of crm-fence-peer.sh when a fence device exists."""
+    timeout = stonith_timeout_s(spec) + COROSYNC_TOKEN_MS // 1000 + FENCE_PEER_MARGIN_S
+    return timeout, timeout + FENCE_PEER_MARGIN_S
+
+
+def monitor_table(spec: ClusterSpec) -> str:
+    return f"{spec.zabbix.db_name}.{MONITOR_TABLE}"
+
+
+def monitor_user_sql(spec: ClusterSpec) -> list[str]:
+    """SQL the install runs once (as root over the socket, on the node holding
+    the DRBD filesystem, AFTER the Zabbix schema is imported: a table grant
+    needs the table) so the CIB's deep MariaDB monitor can log in.
+
+    The account has no password: unix_socket admits only a client running as
+    the OS user of the same name (monitor_os_user_argv creates it on both
+    nodes; the grant tables live in the datadir on DRBD, so one run covers
+    both). Idempotent: safe on every rerun.
+    """
+    account = f"'{MONITOR_DB_USER}'@'localhost'"
+    return [
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED VIA unix_socket",
+        f"ALTER USER {account} IDENTIFIED VIA unix_socket WITH MAX_USER_CONNECTIONS 2",
+        f"GRANT SELECT ON `{spec.zabbix.db_name}`.`{MONITOR_TABLE}` TO {account}",
+    ]
+
+
+def monitor_os_user_argv(spec: ClusterSpec) -> list[str]:
+    """The command that creates the monitor's system user on a node (both
+    nodes; skip it when `getent passwd zha_monitor` already answers)."""
+    return ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+            "--shell", "/usr/sbin/nologin", "--comment", "zabbix-ha MariaDB monitor", MONITOR_DB_USER]
+
+
+@dataclass(frozen=True)
+class Directory:
+    path: str
+    mode: int
+    owner: str
+    group: str
+
+
+def directories(spec: ClusterSpec) -> list[Directory]:
+    """Directories the install creates on both nodes before the files.
+
+    Debian's mariadb-server ships no /var/log/mysql (the mysql agent's log
+    goes there; 2750 mysql:adm as Debian's own comment in 50-server.cnf says);
+    the Zabbix binary's ExternalScripts default is not shipped either.
+    """
+    p = platform(spec.platform).paths
+    return [
+        Directory(p.mysql_log_dir, 0o2750, p.mysql_user, "adm"),
+        Directory(p.zabbix_external_scripts, 0o755, "root", "root"),
+        Directory(p.zabbix_alert_scripts, 0o755, "root", "root"),
+    ]
+
+
 def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
     """Everything the templates need, decided here."""
     profile = platform(spec.platform)
@@ -144,8 +286,26 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
         # peer; without one, resource-level fencing (a CIB constraint) is the floor.
         "drbd_fencing": "resource-and-stonith" if fencing else "resource-only",
         "stonith_enabled": fencing,
-        "fence_delay_max": FENCE_DELAY_MAX,
-        "priority_fencing_delay": PRIORITY_FENCING_DELAY,
+        "fence_delay_parameter": fence_delay_parameter(spec) if fencing else None,
+        "fence_delay": f"{FENCE_DELAY_S}s",
+        "fence_op_timeout": f"{FENCE_OP_TIMEOUT_S}s",
+        "priority_fencing_delay": f"{PRIORITY_FENCING_DELAY_S}s",
+        "stonith_timeout": f"{stonith_timeout_s(spec)}s" if fencing else None,
+        "fence_peer_timeouts": fence_peer_timeouts_s(spec) if fencing else None,
+        "zabbix_start_timeout": f"{ZABBIX_START_TIMEOUT_S}s",
+        "zabbix_stop_timeout": f"{ZABBIX_STOP_TIMEOUT_S}s",
+        "db_start_timeout": f"{DB_START_TIMEOUT_S}s",
+        "db_stop_timeout": f"{DB_STOP_TIMEOUT_S}s",
+        "group_migration_threshold": GROUP_MIGRATION_THRESHOLD,
+        "group_failure_timeout": f"{GROUP_FAILURE_TIMEOUT_S}s",
+        "monitor_user": MONITOR_DB_USER,
+        "monitor_group": MONITOR_OS_GROUP,
+        "monitor_table": monitor_table(spec),
+        "monitor_interval": f"{MONITOR_INTERVAL_S}s",
+        "monitor_timeout": f"{MONITOR_TIMEOUT_S}s",
+        # Passive checks arrive from 127.0.0.1 (the frontend's, zabbix_get),
+        # the VIP, or the source address (SourceIP applies to 127.0.0.1 too).
+        "agent_servers": list(dict.fromkeys(["127.0.0.1", spec.services.vip, source])),
         "corosync_token": COROSYNC_TOKEN_MS,
         "link_priorities": [len(spec.links) - i for i in range(len(spec.links))],
         "vip_nic_common": vip_nics[0] if len(set(vip_nics)) == 1 else None,
@@ -170,6 +330,8 @@ _FILES = (
     _Template("apache", "apache/zabbix-ha.conf.j2"),
     _Template("zabbix-server", "zabbix/zabbix_server.conf.j2"),
     _Template("hosts", "hosts.j2"),
+    _Template("zabbix-agent", "zabbix/zabbix_agentd.conf.j2"),
+    _Template("mysql-monitor-client", "zabbix/mysql-monitor-client.j2"),
     _Template("zabbix-server-secrets", "zabbix/zabbix_server.secrets.conf.j2", secret=True),
     _Template("zabbix-frontend", "zabbix/zabbix.conf.php.j2", secret=True),
 )
@@ -187,6 +349,8 @@ def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, 
         "apache": (p.apache_vhost, 0o644, "root", "root"),
         "zabbix-server": (p.zabbix_server_conf, 0o640, "root", p.zabbix_user),
         "hosts": (p.hosts_fragment, 0o644, "root", "root"),
+        "zabbix-agent": (p.zabbix_agent_conf, 0o644, "root", "root"),
+        "mysql-monitor-client": (p.mysql_monitor_client, 0o755, "root", "root"),
         "zabbix-server-secrets": (p.zabbix_server_secrets, 0o640, "root", p.zabbix_user),
         "zabbix-frontend": (p.zabbix_frontend_conf, 0o640, "root", p.apache_user),
     }[kind]

@@ -27,10 +27,12 @@ SAMPLES = {
     "/etc/mysql/mariadb.conf.d/60-zabbix-ha.cnf": ("60-zabbix-ha.cnf", "mariadb"),
     "/etc/apache2/sites-available/zabbix-ha.conf": ("zabbix-ha.conf", "apache"),
     "/etc/zabbix/zabbix_server.conf": ("zabbix_server.conf", "zabbix-server"),
-    "/etc/zabbix/web/zabbix.conf.php": ("zabbix.conf.php", "zabbix-frontend"),
+    "/etc/zabbix/zabbix.conf.php": ("zabbix.conf.php", "zabbix-frontend"),
     "/etc/zabbix-ha/hosts": ("hosts", "hosts"),
     "/etc/zabbix/zabbix_server.secrets.conf": ("zabbix_server.secrets.conf", "zabbix-server-secrets"),
     "/etc/zabbix-ha/fence_zbx-node1.password": ("ipmi-password", "ipmi-password"),
+    "/etc/zabbix/zabbix_agentd.conf": ("zabbix_agentd.conf", "zabbix-agent"),
+    "/usr/local/lib/zabbix-ha/mysql-monitor-client": ("mysql-monitor-client", "mysql-monitor-client"),
 }
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from .agent import check_monitor_client, check_zabbix_agent
 from .apache import check_apache
 from .core import ValidationContext, Verdict, find_tool
 from .corosync import check_corosync
@@ -40,7 +41,7 @@ __all__ = [
     "check_drbd_global", "check_drbd_resource", "check_corosync", "check_cib", "simulate",
     "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
     "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_zabbix_secrets",
-    "check_password_file", "check_hosts",
+    "check_password_file", "check_hosts", "check_zabbix_agent", "check_monitor_client",
 ]
 
 
@@ -63,9 +64,11 @@ CHECKERS: dict[str, Checker] = {
     "hosts": check_hosts,
     "zabbix-server-secrets": check_zabbix_secrets,
     "ipmi-password": check_password_file,
+    "zabbix-agent": check_zabbix_agent,
+    "mysql-monitor-client": check_monitor_client,
 }
 # Kinds whose checks pretend to be the node: run once per node.
-NODE_SPECIFIC = frozenset({"drbd-resource", "corosync"})
+NODE_SPECIFIC = frozenset({"drbd-resource", "corosync", "zabbix-agent"})
 # Files the two nodes must share byte for byte (DRBD and corosync compare
 # their peers' settings; the CIB is one cluster-wide document).
 IDENTICAL_ON_BOTH = frozenset({"drbd-global", "drbd-resource", "corosync", "cib"})
@@ -77,6 +80,7 @@ REQUIRED_TOOLS: dict[str, str] = {
     "crm_simulate": "pacemaker-cli-utils", "crm_attribute": "pacemaker-cli-utils",
     "crm_standby": "pacemaker-cli-utils", "cibadmin": "pacemaker-cli-utils", "crm": "crmsh",
     "apache2ctl": "apache2", "mariadbd": "mariadb-server", "zabbix_server": "zabbix-server-mysql",
+    "zabbix_agentd": "zabbix-agent",
     "php": "php-cli",
 }
 

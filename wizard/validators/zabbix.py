@@ -221,7 +221,7 @@ def frontend_settings_checks(settings: dict, filename: str) -> list[str]:
 
 
 def check_zabbix_frontend(text: str, ctx: ValidationContext, node: str,
-                          path: str = "/etc/zabbix/web/zabbix.conf.php") -> list[Verdict]:
+                          path: str = "/etc/zabbix/zabbix.conf.php") -> list[Verdict]:
     target = Target(node, path, "zabbix-frontend")
     problems = bad_ipv4_literals(text, path)
     if not text.lstrip().startswith("<?php"):
