@@ -94,7 +94,7 @@ def _loopback(runs: int) -> int:
             code = (
                 "import json,sys,argparse; sys.path.insert(0, %r)\n"
                 "from wizard.answers import load_answers\n"
-                "from wizard.preflight_command import collect\n"
+                "from wizard.preflight.command import collect\n"
                 "a=argparse.Namespace(json=True, accept_host_key=[%r], known_hosts=[], ssh_key=None, trust_dir=%r,"
                 " all_ssh=True, no_probe=False, skip_source_probe=True, force=[], journal=None)\n"
                 "f,_,j,t=collect(load_answers(%r), None, a)\n"

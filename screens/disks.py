@@ -21,7 +21,7 @@ MODES = ("indexed", "flexible", "internal")
 def discovery_available() -> bool:
     """Discovery needs the facts and remote modules (their own issue)."""
     return all(importlib.util.find_spec(m) is not None
-               for m in ("wizard.facts", "wizard.remote", "wizard.sshtrust"))
+               for m in ("wizard.preflight.facts", "wizard.remote", "wizard.sshtrust"))
 
 
 def _size(n: int) -> str:
@@ -51,7 +51,7 @@ def discover(spec, ssh_key: str, known_hosts: list[str], accepted: list[str]) ->
     from pathlib import Path
 
     from wizard.errors import UserError
-    from wizard.facts import block_devices
+    from wizard.preflight.facts import block_devices
     from wizard.remote import LocalExecutor, SSHExecutor, is_local_address
     from wizard.sshtrust import TrustStore, default_dir
 

@@ -1,6 +1,6 @@
 """Step 9: preflight — both servers checked against the answers, nothing changed.
 
-Runs the same collection as `zabbix-ha preflight` (wizard.preflight_command)
+Runs the same collection as `zabbix-ha preflight` (wizard.preflight.command)
 in a worker thread and lists every finding with its fix. Errors block going
 on. The wizard never prompts on the terminal from the thread: it logs in
 with a key only (zabbix-ha's own, or the lab's), and a node's unknown host
@@ -23,7 +23,7 @@ from screens.dialogs import TrustHostKeyDialog
 from screens.later import LaterStep, available
 from wizard.i18n import _
 
-CORE = ("wizard.preflight", "wizard.preflight_command", "wizard.facts", "wizard.remote")
+CORE = ("wizard.preflight.checks", "wizard.preflight.command", "wizard.preflight.facts", "wizard.remote")
 MARK = {"error": "✗", "warning": "!", "info": "·"}
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -46,7 +46,7 @@ def ssh_login(app) -> tuple[str | None, list[str]]:
 
 def run_collect(spec, secrets, ssh_key: str, known_hosts: list[str], accepted: list[str], forced=()):
     """The preflight command's collection, with arguments that never prompt."""
-    from wizard.preflight_command import collect
+    from wizard.preflight.command import collect
 
     args = argparse.Namespace(trust_dir=None, known_hosts=known_hosts, ssh_key=ssh_key, all_ssh=False,
                               no_probe=False, skip_source_probe=False, force=sorted(forced), journal=None,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.preflight.capture import load
-from wizard import facts_parse as fp
-from wizard.facts import Raw, commands_for, facts_from_raw, gather
+from wizard.preflight import parse as fp
+from wizard.preflight.facts import Raw, commands_for, facts_from_raw, gather
 from wizard.remote import LocalExecutor
 
 DATA = Path(__file__).parent / "data" / "facts"
@@ -119,7 +119,7 @@ def test_rhel_family_node_is_refused_naming_its_os_and_the_supported_ones(name):
     # Only Debian profiles exist: a RHEL-family node must be an error that says what it runs.
     from tests.preflight import factory
     from wizard.platforms import PLATFORMS
-    from wizard.preflight import check
+    from wizard.preflight.checks import check
 
     info = fp.parse_os_release((DATA / "rhel-family" / name).read_text())
     spec, facts = factory.spec(), factory.facts()
@@ -196,7 +196,7 @@ def test_gather_on_this_machine_matches_fixture_shape():
 
 
 def test_run_batch_frames_any_output_and_journals_each_command():
-    from wizard.facts import run_batch
+    from wizard.preflight.facts import run_batch
     from wizard.journal import Journal
 
     ex = LocalExecutor("here", journal=Journal())

@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 
 from tests.preflight import factory
-from wizard import preflight
-from wizard.facts_parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
-from wizard.preflight import Finding, check, drbd_meta_bytes, meta_needed
-from wizard.preflight_probe import AddressUse, ReachResult
+from wizard.preflight import checks as preflight
+from wizard.preflight.parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
+from wizard.preflight.checks import Finding, check, drbd_meta_bytes, meta_needed
+from wizard.preflight.probes import AddressUse, ReachResult
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Fencing
 
 N1, N2 = "zbx-node1", "zbx-node2"
@@ -237,7 +237,7 @@ def test_memory_fix_names_a_tier_that_fits_or_says_none_does():
 def test_container_lab_like_node_reports_missing_drbd_with_fix():
     # The captured host itself has no DRBD module (like a container lab node).
     from tests.preflight.capture import load
-    from wizard.facts import facts_from_raw
+    from wizard.preflight.facts import facts_from_raw
     raw_host = facts_from_raw(N1, load(factory.DATA / "debian12-host"))
     w = World()
     w.node(N1, drbd=raw_host.drbd)

@@ -17,7 +17,7 @@ from tests.preflight import factory
 from tests.preflight import sshd as sshd_helper
 from tests.preflight.sshd import free_port
 from wizard import cli
-from wizard.preflight_command import collect, format_table
+from wizard.preflight.command import collect, format_table
 from wizard.spec import Link
 from wizard.sshtrust import TrustStore
 
@@ -84,7 +84,7 @@ def test_collect_over_ssh_reports_real_findings(sshd, tmp_path):
 
 
 def test_table_names_the_force_code_of_a_forceable_error_only():
-    from wizard.preflight import Finding
+    from wizard.preflight.checks import Finding
     wipe = Finding("disk-signature", "error", "zbx-node2", "the backing device /dev/vdb on zbx-node2 contains ext4",
                    "check it", {}, "wipe-disk:zbx-node2:/dev/vdb")
     accepted = Finding("disk-signature", "warning", "zbx-node1", "... WILL BE WIPED", "the install erases it", {},

@@ -15,8 +15,8 @@ import pytest
 from tests.preflight import factory
 from tests.preflight.sshd import free_port
 from wizard.journal import Journal
-from wizard.preflight import check
-from wizard.preflight_probe import (_pings, address_use, connectivity, exchange, ipmi, parse_fence, parse_neigh,
+from wizard.preflight.checks import check
+from wizard.preflight.probes import (_pings, address_use, connectivity, exchange, ipmi, parse_fence, parse_neigh,
                                     ping_argv, probe, sources)
 from wizard.remote import LocalExecutor
 from wizard.spec import Link

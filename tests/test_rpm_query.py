@@ -1,4 +1,4 @@
-"""parse_rpm_query on what a real rpm prints for wizard.facts.package_command("rhel", ...).
+"""parse_rpm_query on what a real rpm prints for wizard.preflight.facts.package_command("rhel", ...).
 
 No RHEL machine can be run here, so the real tool is Debian's rpm (4.18,
 RHEL 9 ships 4.16; the --qf format language is the same): tiny noarch
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard import facts_parse as fp
-from wizard.facts import package_command
+from wizard.preflight import parse as fp
+from wizard.preflight.facts import package_command
 
 FIXTURE = Path(__file__).parent / "data" / "facts" / "rhel-family" / "rpm-query.json"
 

@@ -21,7 +21,7 @@ COMMAND_MODULES = (
     "wizard.commands",
     "wizard.lab.cli",
     "wizard.login",
-    "wizard.preflight_command",
+    "wizard.preflight.command",
     "wizard.install.command",
 )
 

@@ -3,7 +3,7 @@
     python -m tests.preflight.capture DIR [NAME...]                      # this machine
     python -m tests.preflight.capture DIR --ssh HOST KEY KNOWN_HOSTS [NAME...]   # a node, as root
 
-Runs exactly the commands wizard.facts.gather runs (same argv), read-only,
+Runs exactly the commands wizard.preflight.facts.gather runs (same argv), read-only,
 and stores argv, rc, stdout, stderr, one JSON file per command, the way
 pyinfra keeps one file per fact case.
 """
@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from wizard.facts import Raw, collect, commands_for
+from wizard.preflight.facts import Raw, collect, commands_for
 from wizard.remote import LocalExecutor
 
 STACK = ("drbd-utils", "corosync", "pacemaker", "pcs", "crmsh", "resource-agents", "fence-agents",

@@ -11,9 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.preflight.capture import load
-from wizard.facts import facts_from_raw
-from wizard.facts_parse import Address, DrbdInfo, TimeSync
-from wizard.preflight_probe import AddressUse, PathResult, Probes, ReachResult
+from wizard.preflight.facts import facts_from_raw
+from wizard.preflight.parse import Address, DrbdInfo, TimeSync
+from wizard.preflight.probes import AddressUse, PathResult, Probes, ReachResult
 from wizard.spec import (ClusterSpec, Fencing, IpmiDevice, Link, Node, NodeDisks, Secret, Secrets,
                          ServiceAddresses, Storage, Zabbix)
 

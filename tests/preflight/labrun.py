@@ -38,7 +38,7 @@ def _args(tmp_path, **kw):
 def _run(tmp_path):
     from wizard.answers import load_answers, load_secrets
     from wizard.lab.paths import ANSWERS_FILE, SECRETS_FILE
-    from wizard.preflight_command import collect, format_table
+    from wizard.preflight.command import collect, format_table
 
     spec, secrets = load_answers(ANSWERS_FILE), load_secrets(SECRETS_FILE)
     findings, facts, journal, timings = collect(spec, secrets, _args(tmp_path))

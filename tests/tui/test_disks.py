@@ -1,6 +1,6 @@
 """Disk discovery on the disks step: the nodes' block devices, picked with keys.
 
-`discover` (SSH + lsblk through wizard.facts) is replaced by a double returning
+`discover` (SSH + lsblk through wizard.preflight.facts) is replaced by a double returning
 the core's own BlockDevice records; the screen's behaviour is under test.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import screens.disks as disks
 import screens.preflight as pf
 from tests.tui.conftest import SIZE, fill, focus
-from wizard.facts_parse import BlockDevice
+from wizard.preflight.parse import BlockDevice
 
 
 def dev(name, size, type_="part", fstype=None, mounts=(), children=(), parent="sdb"):

@@ -11,7 +11,7 @@ import pytest
 import screens.preflight as pf
 from tests.tui.conftest import SIZE, focus
 from tests.tui.test_fields import full_secrets
-from wizard.preflight import Finding
+from wizard.preflight.checks import Finding
 
 
 @pytest.fixture

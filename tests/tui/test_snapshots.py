@@ -104,7 +104,7 @@ def preflight_run(monkeypatch, findings, *then_keys):
 
 
 def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
-    from wizard.preflight import Finding
+    from wizard.preflight.checks import Finding
 
     findings = [Finding("disk-in-use", "error", "zbx-node1", "/dev/sda6 is mounted on /data",
                         "choose an unused partition or unmount it"),
@@ -114,7 +114,7 @@ def test_preflight_with_findings(snap_compare, snap_app, monkeypatch):
 
 
 def test_wipe_confirmation_asks_for_the_device_path(snap_compare, snap_app, monkeypatch):
-    from wizard.preflight import Finding
+    from wizard.preflight.checks import Finding
 
     findings = [Finding("disk-signature", "error", "zbx-node2", "the backing device /dev/sdb1 on zbx-node2 "
                         "contains ext4", "check on zbx-node2 with `wipefs -n /dev/sdb1` that it holds nothing",

@@ -82,8 +82,8 @@ def connect_nodes(spec, args, journal) -> dict:
     from pathlib import Path
 
     from wizard.errors import EnvironmentProblem
-    from wizard.preflight import Finding
-    from wizard.preflight_command import _acceptor, _connect
+    from wizard.preflight.checks import Finding
+    from wizard.preflight.command import _acceptor, _connect
     from wizard.sshtrust import TrustStore, default_dir
 
     args.json = getattr(args, "json", False)
@@ -202,7 +202,7 @@ class LinePrinter:
 
 def _preflight(spec, secrets, args) -> None:
     from wizard.errors import EnvironmentProblem
-    from wizard.preflight_command import collect, format_table
+    from wizard.preflight.command import collect, format_table
 
     ns = argparse.Namespace(journal=None, trust_dir=args.trust_dir, known_hosts=args.known_hosts,
                             accept_host_key=args.accept_host_key, all_ssh=args.all_ssh, ssh_key=args.ssh_key,

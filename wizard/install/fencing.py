@@ -20,7 +20,7 @@ DEFAULT_WATCHDOG_MODULE = "softdog"
 
 
 def _verify_ipmi(ctx: Context) -> None:
-    from wizard.preflight_probe import ipmi
+    from wizard.preflight.probes import ipmi
 
     results = ipmi(ctx.spec, ctx.executors, ctx.secrets)
     bad = [f"{r.node} cannot query the BMC of {r.target}: {r.detail}" for r in results if not r.ok]

@@ -10,7 +10,7 @@ seconds, and the whole matrix runs in parallel.
 
 Also: whether the VIP/source address already answers (ping + ARP), whether
 each BMC answers (fence_ipmilan, password on stdin), whether the package
-source is reachable. Results are plain data; wizard.preflight judges them.
+source is reachable. Results are plain data; wizard.preflight.checks judges them.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def exchange(listener_ex, connector_ex, specs: list[Spec]) -> dict[Spec, tuple[b
 
 def _pings(ex, jobs: dict[str, list[str]]) -> dict[str, tuple[bool | None, str]]:
     """Run ping commands in one batch on a node."""
-    from wizard.facts import run_batch
+    from wizard.preflight.facts import run_batch
 
     try:
         raw = run_batch(ex, jobs, timeout=5)

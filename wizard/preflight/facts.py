@@ -2,7 +2,7 @@
 
 `gather(executor)` runs read-only commands (in parallel over the node's one
 connection) and keeps their raw output; `facts_from_raw(raw)` turns that into
-a NodeFacts with the pure parsers of wizard.facts_parse. Tests feed the same
+a NodeFacts with the pure parsers of wizard.preflight.parse. Tests feed the same
 function outputs captured from real machines.
 
 `gather_both(executors)` does both nodes at the same time.
@@ -14,8 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from wizard import facts_parse as fp
-from wizard.facts_parse import (Address, BlockDevice, DrbdInfo, ExistingState, Interface, Listener,  # noqa: F401
+from wizard.preflight import parse as fp
+from wizard.preflight.parse import (Address, BlockDevice, DrbdInfo, ExistingState, Interface, Listener,  # noqa: F401
                                 OsInfo, TimeSync)
 
 LSBLK_COLUMNS = "NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINTS,PKNAME,RO,PTTYPE,UUID,LABEL"

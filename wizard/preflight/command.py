@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 def _connect(spec, node, trust, args, journal, accept):
     """An executor for `node`, or a Finding saying why not."""
-    from wizard.preflight import Finding
+    from wizard.preflight.checks import Finding
     from wizard.remote import AuthFailed, ConnectFailed, LocalExecutor, SSHExecutor, is_local_address
     from wizard.sshtrust import HostKeyChanged, HostKeyUnknown, connect
 
@@ -105,11 +105,11 @@ def collect(spec, secrets, args):
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
-    from wizard import preflight
+    from wizard.preflight import checks as preflight
     from wizard.journal import Journal
     from wizard.platforms import PLATFORMS
-    from wizard.preflight import Finding
-    from wizard.preflight_probe import probe
+    from wizard.preflight.checks import Finding
+    from wizard.preflight.probes import probe
     from wizard.sshtrust import TrustStore, default_dir
 
     timings: dict[str, float] = {}
@@ -158,8 +158,8 @@ def _gather(executors, packages, names, devices):
     from concurrent.futures import ThreadPoolExecutor
 
     from wizard.errors import UserError
-    from wizard.facts import gather
-    from wizard.preflight import Finding
+    from wizard.preflight.facts import gather
+    from wizard.preflight.checks import Finding
 
     def one(item):
         node, ex = item

@@ -1,7 +1,7 @@
 """Preflight: pure checks (spec, facts, probes) -> every Finding at once.
 
-Nothing here runs a command: facts come from wizard.facts, traffic tests from
-wizard.preflight_probe. Like a pcs report, a Finding is data: a code, a
+Nothing here runs a command: facts come from wizard.preflight.facts, traffic tests from
+wizard.preflight.probes. Like a pcs report, a Finding is data: a code, a
 severity, the node, a payload the text is built from, the fix, and (where the
 person may override it) a force code. The core decides what may be forced;
 the UI only offers the control (e.g. "wipe-disk:NODE:DEVICE" after the person
@@ -18,9 +18,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal
 
-from wizard.facts import NodeFacts
+from wizard.preflight.facts import NodeFacts
 from wizard.platforms import PLATFORMS
-from wizard.preflight_probe import Probes
+from wizard.preflight.probes import Probes
 from wizard.sizing import TIERS
 from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets
 
