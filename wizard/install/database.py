@@ -19,6 +19,7 @@ import bcrypt
 
 from wizard.install.drbd import data_initialised, device, mounted_here, resource, status
 from wizard.install.step import Context, Step, StepFailed, wait_for
+from wizard.render import MONITOR_DB_USER, monitor_os_user_argv, monitor_user_sql
 
 DATADIR_MARKER = ".zabbix-ha-datadir"
 DB_MARKER = ".zabbix-ha-database"
@@ -139,6 +140,8 @@ def _create_database(ctx: Context) -> str:
         ctx.run(["bash", "-o", "pipefail", "-c", 'zcat -- "$1" | "$2" --socket "$3" "$4"', "zabbix-ha", path,
                  p.mysql_client, p.mysql_socket, z.db_name], timeout=IMPORT_TIMEOUT)
     _client(ctx, "SET GLOBAL log_bin_trust_function_creators = 0;\n")
+    # The account the CIB's deep MariaDB monitor queries with (no password: unix_socket).
+    _client(ctx, "".join(f"{statement};\n" for statement in monitor_user_sql(ctx.spec)))
     _set_admin_password(ctx)
     _verify_admin_password(ctx)
     ctx.run(["touch", f"{_mp(ctx)}/{DB_MARKER}"])
@@ -179,9 +182,20 @@ def _hand_over(ctx: Context) -> str:
     return f"MariaDB stopped, {device(ctx)} unmounted and demoted: Pacemaker takes it from here"
 
 
+def _monitor_user_exists(ctx: Context) -> bool:
+    return ctx.ok(["getent", "passwd", MONITOR_DB_USER])
+
+
+def _make_monitor_user(ctx: Context) -> str:
+    ctx.run(monitor_os_user_argv(ctx.spec))
+    return f"system user {MONITOR_DB_USER} (the MariaDB monitor logs in as it, by unix_socket)"
+
+
 def steps(nodes: list[str]) -> list[Step]:
     first = nodes[0]
     return [
+        *[Step(n, "db.monitor-user", "System user for the MariaDB monitor", check=_monitor_user_exists,
+               apply=_make_monitor_user) for n in nodes],
         Step(first, "db.datadir", "MariaDB datadir on the DRBD filesystem", check=_datadir_ready, apply=_init_datadir,
              after=("drbd.filesystem",)),
         Step(first, "db.zabbix", "Zabbix database, schema and Admin password", check=_database_ready,

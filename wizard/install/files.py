@@ -35,19 +35,35 @@ def _differing(ctx: Context) -> list:
     return out
 
 
+_DIR_STAT = 'for d; do if [ -d "$d" ]; then stat -c "%a %U %G" -- "$d"; else echo missing; fi; done'
+
+
+def _differing_dirs(ctx: Context) -> list:
+    """Directories the rendered configuration needs that the packages do not ship."""
+    from wizard.render import directories
+
+    wanted = directories(ctx.spec)
+    lines = ctx.sh(_DIR_STAT, *[d.path for d in wanted]).stdout.splitlines()
+    return [d for d, line in zip(wanted, lines) if line != f"{d.mode:o} {d.owner} {d.group}"]
+
+
 def _in_place(ctx: Context) -> bool:
-    return not _differing(ctx)
+    return not _differing(ctx) and not _differing_dirs(ctx)
 
 
 def _write(ctx: Context) -> str:
+    made = _differing_dirs(ctx)
+    for d in made:
+        ctx.run(["install", "-d", "-m", f"{d.mode:o}", "-o", d.owner, "-g", d.group, "--", d.path])
     changed = _differing(ctx)
     dirs = sorted({f.path.rsplit("/", 1)[0] for f in changed})
-    ctx.run(["mkdir", "-p", "--", *dirs])
+    if dirs:
+        ctx.run(["mkdir", "-p", "--", *dirs])
     for rendered in changed:
         ctx.ex.put(rendered.path, rendered.text, rendered.mode, f"{rendered.owner}:{rendered.group}")
     with ctx.shared.lock:
         ctx.shared.state.setdefault("_changed_files", {}).setdefault(ctx.node, set()).update(f.kind for f in changed)
-    return "wrote " + ", ".join(f.path for f in changed)
+    return "wrote " + ", ".join([f.path for f in changed] + [f"{d.path}/" for d in made])
 
 
 def changed_kinds(ctx: Context) -> set[str]:
