@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "wizard.login",
     "wizard.preflight.command",
     "wizard.install.command",
+    "wizard.status.command",
 )
 
 

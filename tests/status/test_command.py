@@ -1,0 +1,69 @@
+"""`zabbix-ha status`: exit codes, one 80-column screen, JSON; the nodes replaced by captured outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.status.conftest import EXAMPLE_ANSWERS_PATH, NODES
+from tests.status.test_health import make
+from wizard import cli
+from wizard.status import command
+
+
+@pytest.fixture
+def nodes(monkeypatch):
+    """Serve a Status made of captured outputs instead of connecting."""
+    state = {}
+
+    def fake_connect(spec, args, journal):
+        return {}, {}
+
+    def fake_gather(executors, expect):
+        return {"_status": state["status"]}
+
+    monkeypatch.setattr(command, "connect", fake_connect)
+    monkeypatch.setattr("wizard.status.gather.gather_raw", fake_gather)
+    monkeypatch.setattr("wizard.status.model.status_from_raw", lambda expect, raw: raw["_status"])
+    return state
+
+
+def test_registered_in_the_cli():
+    args = cli.build_parser().parse_args(["status", "--answers", "a.yaml", "--json"])
+    assert args.func is command.run and args.json is True
+
+
+def test_healthy_exit_0_and_fits_80_columns(nodes, capsys):
+    nodes["status"] = make()
+    assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH]) == 0
+    out = capsys.readouterr().out
+    assert "HEALTHY, can fail over" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert len(out.splitlines()) <= 24
+
+
+def test_degraded_exit_1_with_the_fix(nodes, capsys):
+    nodes["status"] = make("moved")
+    assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH]) == 1
+    out = capsys.readouterr().out
+    assert "DEGRADED, CANNOT fail over" in out and "crm_resource --clear --resource zabbix" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_json(nodes, capsys):
+    nodes["status"] = make("failed-action")
+    assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["healthy"], data["failover_ready"]) == (False, False)
+    assert [(p["code"], p["node"], p["blocks_failover"]) for p in data["problems"]] == \
+        [("failed-action", "zbx-node1", True)]
+    assert [n["name"] for n in data["status"]["nodes"]] == list(NODES)
+
+
+def test_bad_input_exit_2(tmp_path, capsys):
+    assert cli.main(["status"]) == 2
+    bad = tmp_path / "a.yaml"
+    bad.write_text("format: 1\nname: x\n")
+    assert cli.main(["status", "--answers", str(bad)]) == 2
+    assert "zabbix-ha:" in capsys.readouterr().err
