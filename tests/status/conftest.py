@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.preflight.capture import load
-from wizard.facts import Raw
+from wizard.preflight.facts import Raw
 from wizard.status.model import CONSTRAINTS, CRM_MON, Expect
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "status"

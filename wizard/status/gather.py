@@ -3,7 +3,7 @@
 The commands ask for machine-readable output where the tool has it
 (crm_mon, cibadmin and stonith_admin XML); corosync-cfgtool and /proc/drbd
 have only text. Everything runs through the node's Executor
-(wizard.facts.run_batch: one `sh -s` per node, each command under its own
+(wizard.preflight.facts.run_batch: one `sh -s` per node, each command under its own
 `timeout`, each journaled); parsing is wizard.status.model's, which is pure.
 """
 
@@ -21,7 +21,7 @@ COMMAND_TIMEOUT = 20
 
 def commands_for(expect: Expect) -> dict[str, list[str]]:
     """The read-only commands the status runs on every node, by key."""
-    from wizard.facts import package_command
+    from wizard.preflight.facts import package_command
 
     cmds = {
         CRM_MON: ["crm_mon", "-1", "--output-as=xml"],
@@ -37,7 +37,7 @@ def commands_for(expect: Expect) -> dict[str, list[str]]:
 
 def gather_raw(executors: dict, expect: Expect, *, timeout: float = COMMAND_TIMEOUT) -> dict[str, dict | str]:
     """node -> {key: Raw}, or node -> why it could not be read. Both nodes in parallel."""
-    from wizard.facts import run_batch
+    from wizard.preflight.facts import run_batch
 
     commands = commands_for(expect)
 

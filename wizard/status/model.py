@@ -1,7 +1,7 @@
 """The cluster's state as data: what each node reported, assembled from raw command results.
 
 `status_from_raw` is pure: it takes what the commands printed on each node
-(wizard.facts.Raw, as wizard.status.gather collects it, or as the fixtures
+(wizard.preflight.facts.Raw, as wizard.status.gather collects it, or as the fixtures
 in tests/data/status hold it) and what this cluster should look like
 (`Expect`, from the answers), and builds one `Status`. A node that could
 not be reached, or a tool that failed, is recorded as such, never guessed.

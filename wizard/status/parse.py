@@ -17,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from wizard.facts_parse import parse_proc_drbd
+from wizard.preflight.parse import parse_proc_drbd
 
 
 class ParseError(ValueError):
@@ -369,7 +369,7 @@ def parse_drbd(text: str, rc: int = 0) -> tuple[str | None, tuple[DrbdState, ...
 # -- packages ------------------------------------------------------------------------
 
 def parse_packages(text: str, os_family: str = "debian") -> dict[str, str]:
-    """Installed package -> version (dpkg-query or rpm -q, as wizard.facts runs them)."""
-    from wizard.facts_parse import parse_dpkg_query, parse_rpm_query
+    """Installed package -> version (dpkg-query or rpm -q, as wizard.preflight.facts runs them)."""
+    from wizard.preflight.parse import parse_dpkg_query, parse_rpm_query
 
     return parse_rpm_query(text) if os_family == "rhel" else parse_dpkg_query(text)
