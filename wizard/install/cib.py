@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 
 from wizard.install.cluster import cluster_status
 from wizard.install.step import Context, Step, StepFailed, wait_for
+from wizard.status.parse import ClusterView
 
 OWNED_SECTIONS = ("resources", "constraints", "rsc_defaults", "op_defaults")
 PROPERTIES_SET = "cib-bootstrap-options"
@@ -114,26 +115,17 @@ def _apply(ctx: Context) -> str:
     return "replaced in one transaction: " + ", ".join(changed)
 
 
-def _resource_states(root: ET.Element) -> dict[str, tuple[str, set[str]]]:
-    """resource id -> (role, nodes it is active on); clone instances merged."""
+def _resource_states(view: ClusterView) -> dict[str, tuple[str, set[str]]]:
+    """resource id -> (role, nodes it is active on); clone instances merged, Promoted wins."""
     out: dict[str, tuple[str, set[str]]] = {}
-    resources = root.find("resources")
-    for res in (resources.iter("resource") if resources is not None else []):
-        rid = res.get("id", "").split(":")[0]
-        nodes = {n.get("name") for n in res.iter("node")}
-        role = res.get("role", "")
-        prev_role, prev_nodes = out.get(rid, ("", set()))
-        if role == "Promoted" or not prev_role:
-            prev_role = role
-        out[rid] = (prev_role if prev_role else role, prev_nodes | nodes)
+    for r in view.resources:
+        prev_role, prev_nodes = out.get(r.id, ("", set()))
+        out[r.id] = (r.role if r.role == "Promoted" or not prev_role else prev_role, prev_nodes | set(r.nodes))
     return out
 
 
-def failures(root: ET.Element) -> list[str]:
-    out = []
-    for f in root.iter("failure"):
-        out.append(f"{f.get('op_key')} on {f.get('node')}: {f.get('exitreason') or f.get('exitstatus')}")
-    return out
+def failures(view: ClusterView) -> list[str]:
+    return [f"{f.op_key} on {f.node}: {f.exitreason or f.exitstatus}" for f in view.failures]
 
 
 def group_members(ctx: Context) -> list[str]:

@@ -8,10 +8,9 @@ argument. Corosync is (re)started only when it is not running our cluster
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from wizard.install.files import changed_kinds
 from wizard.install.step import Context, Step, StepFailed, wait_for
+from wizard.status.parse import ClusterView, ParseError, parse_cfgtool, parse_crm_mon
 
 AUTHKEY = "/etc/corosync/authkey"
 ONLINE_TIMEOUT = 300
@@ -110,43 +109,36 @@ def _start_stack(ctx: Context) -> str:
     return restarted + ", enabled at boot"
 
 
-def cluster_status(ctx: Context) -> ET.Element | None:
+def cluster_status(ctx: Context) -> ClusterView | None:
+    """The cluster as crm_mon sees it from this node (wizard.status.parse), None while Pacemaker does not answer."""
     res = ctx.run(["crm_mon", "-1", "--output-as=xml"], check=False, timeout=60)
-    if not res.stdout.strip():
-        return None
     try:
-        return ET.fromstring(res.stdout)
-    except ET.ParseError:
+        return parse_crm_mon(res.stdout)
+    except ParseError:
         return None
 
 
-def online_nodes(root: ET.Element) -> set[str]:
-    return {n.get("name") for n in root.iter("node") if n.get("online") == "true" and n.get("name")}
+def online_nodes(view: ClusterView) -> set[str]:
+    return {n.name for n in view.nodes if n.online}
 
 
-def has_quorum(root: ET.Element) -> bool:
-    dc = root.find("./summary/current_dc")
-    return dc is not None and dc.get("with_quorum") == "true"
+def has_quorum(view: ClusterView) -> bool:
+    return view.quorum is True
 
 
 def links_connected(ctx: Context) -> str:
     """"" when every configured link to the peer is connected, else what is not."""
     res = ctx.run(["corosync-cfgtool", "-s"], check=False)
-    down = []
-    link = None
-    for line in res.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("LINK ID"):
-            link = line.split()[2]
-        elif link is not None and "nodeid" in line and ":" in line and "localhost" not in line:
-            if not line.rstrip().endswith("connected") or "disconnected" in line:
-                down.append(f"link {link}: {line}")
     if not res.ok:
         return "corosync-cfgtool -s failed"
+    try:
+        links = parse_cfgtool(res.stdout).links
+    except ParseError:
+        return "corosync-cfgtool -s shows no link"
+    down = [f"link {ln.id} ({ln.address}) not connected" for ln in links if not ln.connected]
     expected = len(ctx.spec.links)
-    seen = sum(1 for line in res.stdout.splitlines() if line.strip().startswith("LINK ID"))
-    if seen < expected:
-        down.append(f"{seen} of {expected} links configured")
+    if len(links) < expected:
+        down.append(f"{len(links)} of {expected} links configured")
     return "; ".join(down)
 
 

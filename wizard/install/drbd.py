@@ -11,9 +11,9 @@ a disk that held data gets a full sync from the first node, with progress.
 
 from __future__ import annotations
 
-import re
 
 from wizard.install.step import Context, Step, StepFailed, wait_for
+from wizard.status.parse import DrbdState, parse_drbd
 
 MODULES_LOAD = "/etc/modules-load.d/zabbix-ha-drbd.conf"
 CONNECT_TIMEOUT = 120
@@ -56,25 +56,25 @@ def guard(ctx: Context, dev: str, what: str) -> None:
                          f"check that nothing on it is needed, then accept erasing it: --force {code}")
 
 
-def _proc_line(ctx: Context) -> str:
-    text = ctx.run(["cat", "/proc/drbd"], check=False).stdout
-    m = re.search(rf"^\s*{ctx.spec.storage.minor}: (.*)$", text, re.M)
-    return m.group(1) if m else ""
+def _minor(ctx: Context) -> DrbdState | None:
+    """Our minor in /proc/drbd (DRBD 8.4, parsed by wizard.status.parse), None when not configured."""
+    res = ctx.run(["cat", "/proc/drbd"], check=False)
+    return next((m for m in parse_drbd(res.stdout, res.rc)[1] if m.minor == ctx.spec.storage.minor), None)
 
 
 def status(ctx: Context) -> dict[str, str]:
     """cs/ro/ds of the resource from /proc/drbd (DRBD 8.4), {} when not configured."""
-    line = _proc_line(ctx)
-    fields = dict(part.split(":", 1) for part in line.split() if ":" in part)
-    if not fields or fields.get("cs") == "Unconfigured":
+    d = _minor(ctx)
+    if d is None:
         return {}
-    return fields
+    return {"cs": d.connection, "ro": f"{d.role}/{d.peer_role}", "ds": f"{d.disk}/{d.peer_disk}"}
 
 
 def sync_progress(ctx: Context) -> str:
-    text = ctx.run(["cat", "/proc/drbd"], check=False).stdout
-    m = re.search(r"sync'ed:\s*([\d.]+)%.*?finish: ([\d:]+)", text, re.S)
-    return f"sync {m.group(1)} %, about {m.group(2)} left" if m else ""
+    d = _minor(ctx)
+    if d is None or d.sync_percent is None:
+        return ""
+    return f"sync {d.sync_percent:g} %" + (f", about {d.sync_eta} left" if d.sync_eta else "")
 
 
 # -- module ------------------------------------------------------------------
