@@ -139,7 +139,12 @@ CASES = [
                                                               "UpToDate/UpToDate"),))), {"minor": 0}),
     ("existing-database", "warning", N1, lambda w: w.state(N1, datadir_entries=("mysql/", "zabbix/")),
      {"databases": ["zabbix"]}),
-    ("cluster-services-running", "error", N2, lambda w: w.state(N2, services=(("corosync", "active"),)), {}),
+    ("cluster-services-running", "error", N2, lambda w: w.state(
+        N2, services=(("corosync", "active"),), corosync_conf=True, corosync_cluster_name="prod",
+        corosync_nodes=("a", "b"), corosync_addresses=("10.1.1.1", "10.1.1.2")), {}),
+    ("package-default-cluster-running", "info", N2, lambda w: w.state(
+        N2, services=(("corosync", "active"), ("pacemaker", "active")), corosync_conf=True,
+        corosync_nodes=("node1",), corosync_addresses=("127.0.0.1",)), {"units": ["corosync", "pacemaker"]}),
     ("connectivity-not-probed", "info", None, lambda w: setattr(w, "probes", None), {}),
     ("path-icmp-failed", "warning", N1, lambda w: w.path("icmp", 0, False, "100% packet loss"), {"link": 0}),
     ("path-mtu-failed", "error", N1, lambda w: w.path("mtu", 0, False, "message too long"), {}),

@@ -17,7 +17,9 @@ from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, ROOT_PA
 from wizard.lab.proc import LabError, wait_until
 from wizard.lab.ssh import ensure_lab_key, make_host_key, new_root_password, ssh_ready, write_known_hosts
 
-SSH_READY_TIMEOUT = {"vm": 300, "container": 60}
+# A preinstalled node starts the whole stack at boot; under TCG on a loaded
+# 2-core host that took longer than 300 s.
+SSH_READY_TIMEOUT = {"vm": 600, "container": 60}
 
 
 def require_host() -> None:

@@ -561,7 +561,11 @@ def _existing(ctx: Context):
                      "the cluster's database lives on DRBD; back these up, they stay on the local disk",
                      databases=list(st.database_names))
         running = [u for u in ("corosync", "pacemaker") if st.service(u) == "active"]
-        if running and not rerun:
+        if running and not rerun and st.corosync_conf and st.corosync_is_package_default:
+            yield _f("package-default-cluster-running", "info", name,
+                     f"{', '.join(running)} run the one-node cluster {name}'s corosync package started",
+                     "nothing to do: the install stops it and starts this cluster instead", units=running)
+        elif running and not rerun:
             yield _f("cluster-services-running", "error", name, f"{', '.join(running)} already running on {name}",
                      "stop them first (systemctl stop pacemaker corosync) after checking what they run",
                      units=running)
