@@ -28,7 +28,9 @@ def commands_for(expect: Expect) -> dict[str, list[str]]:
         CFGTOOL: ["corosync-cfgtool", "-s"],
         PROC_DRBD: ["cat", "/proc/drbd"],
         CONSTRAINTS: ["cibadmin", "--query", "--scope", "constraints"],
-        FENCE_HISTORY: ["stonith_admin", "--history", "*", "--output-as=xml"],
+        # --verbose: without it stonith_admin leaves FAILED fence events out of the history
+        # (measured on Pacemaker 2.1.5: crm_mon showed the failed reboot, this showed 0 events).
+        FENCE_HISTORY: ["stonith_admin", "--history", "*", "--verbose", "--output-as=xml"],
     }
     if expect.packages:
         cmds[PACKAGES] = package_command(expect.os_family, expect.packages)

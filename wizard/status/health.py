@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from wizard.status.model import CFGTOOL, CONSTRAINTS, CRM_MON, FENCE_HISTORY, PACKAGES, PROC_DRBD, Status
+from wizard.status.model import CFGTOOL, CONSTRAINTS, CRM_MON, FENCE_HISTORY, PACKAGES, Status
+from wizard.status.parse import FenceEvent
 
 Severity = Literal["error", "warning", "info"]
 
@@ -327,9 +328,12 @@ def _fencing(st: Status) -> list[Problem]:
                 out.append(_p("fence-device-stopped", "error", None, f"fence device {rid} is not running",
                               f"check its BMC address and credentials, then crm_resource --cleanup --resource {rid}",
                               resource=rid))
-    latest: dict[str, object] = {}
-    for ev in st.fence_history:
-        latest.setdefault(ev.target, ev)      # stonith_admin lists the newest first
+    latest: dict[str, FenceEvent] = {}
+    for ev in st.fence_history:               # pending first, then the newest completed
+        seen = latest.get(ev.target)
+        if seen is None or (ev.status == "pending") > (seen.status == "pending") or \
+                (seen.status != "pending" and ev.completed > seen.completed):
+            latest[ev.target] = ev
     for target, ev in latest.items():
         if ev.status == "failed":
             out.append(_p("fence-failed", "error" if c.stonith_enabled else "warning", target,
