@@ -67,3 +67,18 @@ def test_bad_input_exit_2(tmp_path, capsys):
     bad.write_text("format: 1\nname: x\n")
     assert cli.main(["status", "--answers", str(bad)]) == 2
     assert "zabbix-ha:" in capsys.readouterr().err
+
+
+def test_a_node_that_cannot_be_reached_is_reported_not_fatal(monkeypatch, spec):
+    from wizard.errors import EnvironmentProblem
+
+    def connect_nodes(spec_, args, journal):
+        names = [n.hostname for n in spec_.nodes]
+        if "zbx-node2" in names:
+            raise EnvironmentProblem("zbx-node2: no answer from 192.168.10.12:22 within 10 s", "check it is up")
+        return {n: object() for n in names}
+
+    monkeypatch.setattr("wizard.install.command.connect_nodes", connect_nodes)
+    executors, unreachable = command.connect(spec, None, None)
+    assert list(executors) == ["zbx-node1"]
+    assert unreachable == {"zbx-node2": "zbx-node2: no answer from 192.168.10.12:22 within 10 s (check it is up)"}
