@@ -82,3 +82,23 @@ def test_a_node_that_cannot_be_reached_is_reported_not_fatal(monkeypatch, spec):
     executors, unreachable = command.connect(spec, None, None)
     assert list(executors) == ["zbx-node1"]
     assert unreachable == {"zbx-node2": "zbx-node2: no answer from 192.168.10.12:22 within 10 s (check it is up)"}
+
+
+def test_judging_saved_outputs_end_to_end(tmp_path, capsys):
+    """The whole command on a real cluster's saved outputs (--from-raw reads what --save-raw writes)."""
+    from tests.status.conftest import DATA
+
+    # Without DRBD on the capture machine the cluster is degraded whatever else holds; the moved case
+    # must name its constraint, and the exit code must say degraded.
+    assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH, "--from-raw",
+                     str(DATA / "local-cluster" / "moved"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    got = {(p["code"], p["node"]) for p in data["problems"]}
+    assert {("leftover-constraint", None), ("drbd-not-loaded", "zbx-node1"), ("drbd-not-loaded", "zbx-node2")} <= got
+    assert data["status"]["cluster"]["dc"] == "zbx-node1"
+    command.save_raw(command.load_raw(str(DATA / "local-cluster" / "moved"), NODES), str(tmp_path))
+    assert command.load_raw(str(tmp_path), NODES) == command.load_raw(str(DATA / "local-cluster" / "moved"), NODES)
+
+
+def test_from_raw_without_outputs_is_bad_input(tmp_path, capsys):
+    assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH, "--from-raw", str(tmp_path)]) == 2

@@ -12,7 +12,7 @@ from wizard.status.model import Expect, status_from_raw
 
 EXPECT = Expect(nodes=("vm",), links=2, packages=platform("debian12").packages("ipmi", "ext4"))
 CAPTURED = DATA / "no-cluster" / "vm"
-DOWN = [("corosync-not-running", "vm"), ("drbd-not-loaded", "vm"), ("pacemaker-not-running", "vm")]
+DOWN = [("drbd-not-loaded", "vm"), ("pacemaker-not-running", "vm")]
 
 
 def test_captured_commands_are_the_ones_status_runs():
@@ -29,6 +29,10 @@ def test_no_cluster_captured():
     assert st.cluster is None and set(st.errors) == {"constraints", "fence-history"}
     assert sorted((p.code, p.node) for p in problems(st)) == DOWN
     assert all(p.blocks_failover for p in failover_ready(st))
+    (stack,) = [p for p in problems(st) if p.code == "pacemaker-not-running"]
+    assert stack.payload["corosync"] is False
+    assert stack.message == ("neither corosync nor Pacemaker answers on vm "
+                             "(crm_mon: exit 102: crm_mon: Connection to cluster failed: Connection refused)")
 
 
 def test_no_cluster_live_on_this_machine():

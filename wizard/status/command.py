@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--save-raw", metavar="DIR",
                    help="also save each command's raw output as DIR/NODE/KEY.json (for bug reports and fixtures)")
+    p.add_argument("--from-raw", metavar="DIR",
+                   help="do not contact the nodes: judge the outputs a --save-raw run kept in DIR")
     p.set_defaults(func=run)
 
 
@@ -63,6 +65,33 @@ def save_raw(raw_by_node: dict, directory: str) -> None:
             (d / f"{key}.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
+def load_raw(directory: str, nodes) -> dict:
+    """What save_raw wrote: node -> {key: Raw}, or node -> why it was not reached."""
+    from pathlib import Path
+
+    from wizard.errors import UserError
+    from wizard.preflight.facts import Raw
+
+    out: dict = {}
+    for node in nodes:
+        d = Path(directory) / node
+        if (d / "unreachable.txt").is_file():
+            out[node] = (d / "unreachable.txt").read_text().strip()
+            continue
+        files = sorted(d.glob("*.json"))
+        if not files:
+            raise UserError(f"{d} holds no saved output of node {node}",
+                            "give the directory a `zabbix-ha status --save-raw DIR` run wrote")
+        raws = {}
+        for f in files:
+            data = json.loads(f.read_text())
+            key = data.pop("key")
+            data["argv"] = tuple(data["argv"])
+            raws[key] = Raw(**data)
+        out[node] = raws
+    return out
+
+
 def run(args) -> int:
     from wizard.install.command import _inputs
     from wizard.journal import Journal
@@ -73,13 +102,16 @@ def run(args) -> int:
 
     spec, _ = _inputs(args, need_secrets=False)
     expect = Expect.from_spec(spec)
-    executors, unreachable = connect(spec, args, Journal())
-    try:
-        raw = gather_raw(executors, expect)
-    finally:
-        for ex in executors.values():
-            ex.close()
-    raw.update(unreachable)
+    if args.from_raw:
+        raw = load_raw(args.from_raw, expect.nodes)
+    else:
+        executors, unreachable = connect(spec, args, Journal())
+        try:
+            raw = gather_raw(executors, expect)
+        finally:
+            for ex in executors.values():
+                ex.close()
+        raw.update(unreachable)
     if args.save_raw:
         save_raw(raw, args.save_raw)
     status = status_from_raw(expect, raw)

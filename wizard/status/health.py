@@ -88,10 +88,12 @@ def _reach(st: Status) -> list[Problem]:
                           f"check that {n.name} is up and reachable over SSH", reason=n.error))
             continue
         if CRM_MON in n.tool_errors:
+            both = CFGTOOL in n.tool_errors
             out.append(_p("pacemaker-not-running", "error", n.name,
-                          f"Pacemaker does not answer on {n.name} (crm_mon: {n.tool_errors[CRM_MON]})",
-                          f"on {n.name}: {START_STACK}; journalctl -u pacemaker shows why it stopped",
-                          reason=n.tool_errors[CRM_MON]))
+                          f"{'neither corosync nor Pacemaker answers' if both else 'Pacemaker does not answer'} "
+                          f"on {n.name} (crm_mon: {n.tool_errors[CRM_MON]})",
+                          f"on {n.name}: {START_STACK}; journalctl -u corosync -u pacemaker shows why it stopped",
+                          reason=n.tool_errors[CRM_MON], corosync=not both))
     return out
 
 
@@ -145,7 +147,7 @@ def _links(st: Status) -> list[Problem]:
         if not n.reached:
             continue
         if n.corosync is None:
-            if CFGTOOL in n.tool_errors:
+            if CFGTOOL in n.tool_errors and CRM_MON not in n.tool_errors:   # else said with Pacemaker
                 out.append(_p("corosync-not-running", "error", n.name,
                               f"corosync does not answer on {n.name} ({n.tool_errors[CFGTOOL]})",
                               f"on {n.name}: {START_STACK}"))
@@ -361,9 +363,13 @@ def _packages(st: Status) -> list[Problem]:
     for pkg in st.expect.packages:
         versions = {n.name: n.packages.get(pkg, "") for n in reached}
         missing = [name for name, v in versions.items() if not v]
-        for name in missing:
-            out.append(_p("package-missing", "warning", name, f"{pkg} is not installed on {name}",
-                          f"on {name}: apt-get install {pkg}", package=pkg))
+        if len(missing) == len(versions):
+            out.append(_p("package-missing", "warning", None, f"{pkg} is not installed on either node",
+                          f"on both nodes: apt-get install {pkg}", package=pkg))
+        else:
+            for name in missing:
+                out.append(_p("package-missing", "warning", name, f"{pkg} is not installed on {name}",
+                              f"on {name}: apt-get install {pkg}", package=pkg))
         present = {v for v in versions.values() if v}
         if not missing and len(present) > 1:
             strict = pkg in STRICT_PACKAGES

@@ -82,8 +82,20 @@ CRM_MON, CFGTOOL, PROC_DRBD, CONSTRAINTS, FENCE_HISTORY, PACKAGES = (
 
 
 def _failure(raw) -> str:
-    detail = (raw.stderr or raw.stdout).strip().splitlines()
-    return f"exit {raw.rc}" + (f": {detail[-1][:200]}" if detail else "")
+    """Why a command failed, in one line: Pacemaker's XML error text when it printed XML."""
+    detail = (raw.stderr or raw.stdout).strip()
+    if detail.startswith("<"):
+        import xml.etree.ElementTree as ET
+        try:
+            root = ET.fromstring(detail)
+        except ET.ParseError:
+            pass
+        else:
+            errors = [e.text for e in root.iter("error") if e.text]
+            status = root.find("status")
+            detail = errors[-1] if errors else status.get("message", "") if status is not None else ""
+    lines = detail.strip().splitlines()
+    return f"exit {raw.rc}" + (f": {lines[-1][:200]}" if lines else "")
 
 
 def node_from_raw(name: str, expect: Expect, raw: dict) -> NodeStatus:
