@@ -24,7 +24,8 @@ def test_links_connected(spec, secrets):
     assert cluster.links_connected(ok) == ""
     down = ctx_with(spec, secrets, [("corosync-cfgtool", (0, (COROSYNC / "link1-down.n1.txt").read_text(), ""))])
     assert cluster.links_connected(down) == "link 1 (10.77.2.1) not connected"
-    stopped = ctx_with(spec, secrets, [("corosync-cfgtool", (1, "", (COROSYNC / "not-running.stderr.txt").read_text()))])
+    not_running = (1, "", (COROSYNC / "not-running.stderr.txt").read_text())
+    stopped = ctx_with(spec, secrets, [("corosync-cfgtool", not_running)])
     assert cluster.links_connected(stopped) == "corosync-cfgtool -s failed"
 
 

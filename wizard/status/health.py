@@ -119,11 +119,12 @@ def _membership(st: Status) -> list[Problem]:
         node = c.node(name)
         if node is None:
             out.append(_p("node-unknown", "error", name, f"{name} is not a node of the running cluster",
-                          f"check /etc/corosync/corosync.conf on both nodes names {name}"))
+                          f"check that /etc/corosync/corosync.conf on both nodes names {name}"))
         elif node.unclean:
             out.append(_p("node-unclean", "error", name,
                           f"{name} is UNCLEAN: the cluster waits for it to be fenced",
-                          "check the fence device of this node (stonith_admin --history '*' shows the attempts)"))
+                          "check the fence device of this node "
+                          "(stonith_admin --history '*' --verbose shows the attempts)"))
         elif not node.online:
             out.append(_p("node-offline", "error", name, f"{name} is offline in the cluster",
                           f"on {name}: {START_STACK}"))
@@ -345,11 +346,11 @@ def _fencing(st: Status) -> list[Problem]:
                           f"--history {target}", action=ev.action, completed=ev.completed))
         elif ev.status == "pending":
             out.append(_p("fence-pending", "error", target, f"fencing {target} ({ev.action}) is in progress",
-                          "wait for it to finish; stonith_admin --history '*' shows it"))
+                          "wait for it to finish; stonith_admin --history '*' --verbose shows it"))
     if FENCE_HISTORY in st.errors and c.stonith_enabled:
         out.append(_p("fence-history-unknown", "warning", None,
                       f"the fence history could not be read ({st.errors[FENCE_HISTORY]})",
-                      "stonith_admin --history '*' on a node shows it"))
+                      "stonith_admin --history '*' --verbose on a node shows it"))
     return out
 
 

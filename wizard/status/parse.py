@@ -174,7 +174,8 @@ def parse_crm_mon(text: str) -> ClusterView:
     if section is not None:
         _walk(section, "", resources)
     failures = tuple(FailedAction(
-        op_key=f.get("op_key", ""), node=f.get("node", ""), resource=_op_resource(f.get("op_key", ""), f.get("task", "")),
+        op_key=f.get("op_key", ""), node=f.get("node", ""),
+        resource=_op_resource(f.get("op_key", ""), f.get("task", "")),
         task=f.get("task", ""), exitstatus=f.get("exitstatus", ""), exitreason=f.get("exitreason", ""),
         exitcode=f.get("exitcode", ""), status=f.get("status", ""), last_rc_change=f.get("last-rc-change", ""))
         for f in root.findall("./failures/failure"))
