@@ -134,3 +134,41 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         write_atomic(path, Boom())  # not text: the write fails midway
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_old_secrets_file_gets_the_generated_drbd_secret_once(tmp_path, capsys):
+    """A secrets file from before drbd_secret existed: the secret is generated,
+    saved back (0600, atomically) with a message, and the same on every later load."""
+    src = EXAMPLE_ANSWERS.parent / "two-node.secrets.example.yaml"
+    path = tmp_path / "s.yaml"
+    path.write_text(src.read_text())
+    path.chmod(0o600)
+    assert "\ndrbd_secret:" not in path.read_text()
+    first = load_secrets(path)
+    err = capsys.readouterr().err
+    assert f"secrets file {path}: generated drbd_secret and saved it (mode 0600)" in err
+    assert first.drbd_secret.reveal() not in err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert f"drbd_secret: {first.drbd_secret.reveal()}" in path.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.yaml"]          # no temp file left
+    again = load_secrets(path)
+    assert again == first and capsys.readouterr().err == ""
+    assert first.drbd_secret.reveal() in first.values()
+    assert first.drbd_secret.reveal() not in first.typed_values()
+
+
+def test_generated_secret_that_cannot_be_saved_is_an_error(tmp_path, monkeypatch):
+    """Never go on with a secret that the next run would not see."""
+    import wizard.answers as answers
+
+    src = EXAMPLE_ANSWERS.parent / "two-node.secrets.example.yaml"
+    path = tmp_path / "s.yaml"
+    path.write_text(src.read_text())
+    path.chmod(0o600)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(answers, "write_atomic", refuse)
+    with pytest.raises(AnswersError, match="cannot save the generated drbd_secret: Permission denied"):
+        load_secrets(path)

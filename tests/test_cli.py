@@ -64,3 +64,25 @@ def test_world_readable_secrets_exit_2(tmp_path, secrets):
     secrets_file.chmod(0o644)
     result = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets_file, "--out", tmp_path)
     assert result.returncode == 2 and "chmod 600" in result.stderr
+
+
+def test_old_secrets_file_gets_a_stable_drbd_secret(tmp_path):
+    """The example secrets file predates drbd_secret: the first run generates
+    and saves it (message, never the value), later runs render the same file."""
+    secrets_file = tmp_path / "secrets.yaml"
+    secrets_file.write_text((EXAMPLE_ANSWERS.parent / "two-node.secrets.example.yaml").read_text())
+    secrets_file.chmod(0o600)
+    first = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets_file, "--out", tmp_path / "a")
+    assert first.returncode == 0, first.stderr
+    assert "generated drbd_secret and saved it" in first.stderr
+    saved = secrets_file.read_text()
+    value = next(line.split(": ", 1)[1] for line in saved.splitlines() if line.startswith("drbd_secret: "))
+    assert value not in first.stderr + first.stdout
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    second = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets_file, "--out", tmp_path / "b")
+    assert second.returncode == 0 and "generated" not in second.stderr
+    texts = {(tmp_path / out / node / "etc/drbd.d/r0.res").read_text()
+             for out in ("a", "b") for node in ("zbx-node1", "zbx-node2")}
+    assert len(texts) == 1 and f'shared-secret "{value}";' in texts.pop()
+    res = tmp_path / "a" / "zbx-node1" / "etc/drbd.d/r0.res"
+    assert stat.S_IMODE(res.stat().st_mode) == 0o600

@@ -1,5 +1,6 @@
 """Rendering: decisions land in the files; secrets only in secret files."""
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -238,3 +239,36 @@ def test_fence_timeouts_and_delays_are_consistent(spec, method):
     assert priority >= 2 * delay                  # the dynamic tie-break dominates
     action = SBD_MSGWAIT_S * 1.2 if method == "sbd" else 60
     assert _seconds(props["stonith-timeout"]) >= priority + delay + action
+
+
+def test_drbd_peer_authentication_from_the_secrets_file(spec, secrets):
+    tree = render(spec, secrets)
+    res = {n: _files(tree, n)["drbd-resource"] for n in tree}
+    assert res["zbx-node1"].text == res["zbx-node2"].text           # the same secret on both nodes
+    text = res["zbx-node1"].text
+    assert "cram-hmac-alg sha256;" in text
+    assert f'shared-secret "{secrets.drbd_secret.reveal()}";' in text
+    assert res["zbx-node1"].secret and res["zbx-node1"].mode == 0o600
+    assert render(spec, secrets)["zbx-node1"][res["zbx-node1"].path].text == text   # stable on a rerun
+    preview = _files(render(spec))["drbd-resource"]                  # no secrets: no auth, not secret
+    assert "shared-secret" not in preview.text and not preview.secret
+
+
+def test_drbd_resync_tuning_and_fence_peer_timeout(spec):
+    from wizard.render import fence_peer_timeouts_s, stonith_timeout_s
+    gc = _files(render(spec))["drbd-global"].text
+    for option in ("al-extents 3389;", "c-plan-ahead 20;", "c-fill-target 100k;", "c-max-rate 110M;",
+                   "c-min-rate 10M;"):
+        assert option in gc
+    timeout, dc_timeout = (int(x) for x in re.search(
+        r'fence-peer "/usr/lib/drbd/crm-fence-peer.sh --timeout=(\d+) --dc-timeout=(\d+)";', gc).groups())
+    cib = ET.fromstring(_files(render(spec))["cib"].text)
+    props = {n.get("name"): n.get("value") for n in cib.findall(".//cluster_property_set/nvpair")}
+    # Longer than the cluster needs to wait its fencing delays and reboot the peer.
+    assert timeout > int(props["stonith-timeout"].rstrip("s")) == stonith_timeout_s(spec)
+    assert timeout > int(props["priority-fencing-delay"].rstrip("s")) + 60
+    assert dc_timeout > timeout and (timeout, dc_timeout) == fence_peer_timeouts_s(spec)
+    spec.fencing.method = "none"
+    spec.fencing.ipmi = []
+    spec.fencing.acknowledgement = NO_FENCING_ACKNOWLEDGEMENT
+    assert 'fence-peer "/usr/lib/drbd/crm-fence-peer.sh";' in _files(render(spec))["drbd-global"].text

@@ -215,3 +215,19 @@ def test_secret_hides_itself(secrets):
 
 def test_node_disks_default_index(spec):
     assert NodeDisks("/dev/sdb").meta_index == 0
+
+
+def test_drbd_secret_is_generated_and_checked(spec):
+    from wizard.spec import DRBD_SECRET_MAX, Secret, Secrets, validate_secrets
+    a, b = Secrets(), Secrets()
+    assert a.drbd_secret and a.drbd_secret != b.drbd_secret
+    assert 16 <= len(a.drbd_secret.reveal()) <= DRBD_SECRET_MAX
+    base = dict(db_password=Secret("db-password-1"), hacluster_password=Secret("hacluster-1"),
+                zabbix_admin_password=Secret("admin-pass-1"),
+                ipmi={"zbx-node1": Secret("bmc-1"), "zbx-node2": Secret("bmc-2")})
+    assert validate_secrets(spec, Secrets(**base)) == []
+    for bad, code in (("", "missing-secret"), ("x" * 65, "invalid-secret"), ("short", "invalid-secret"),
+                      ('has"quote-and-more-chars', "invalid-secret")):
+        problems = validate_secrets(spec, Secrets(**base, drbd_secret=Secret(bad)))
+        assert [(p.field, p.code) for p in problems] == [("secrets.drbd_secret", code)]
+        assert all(bad not in str(p) for p in problems if bad)

@@ -81,7 +81,7 @@ def save_all(spec, secrets, answers_out: Path) -> list[Path]:
     answers_out = Path(answers_out)
     save_answers(spec, answers_out)
     written = [answers_out]
-    if secrets is not None and secrets.values():
+    if secrets is not None and secrets.typed_values():
         path = secrets_path_for(answers_out)
         save_secrets(secrets, path)
         written.append(path)

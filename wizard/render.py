@@ -46,6 +46,24 @@ PRIORITY_FENCING_DELAY_S = 2 * FENCE_DELAY_S
 FENCE_OP_TIMEOUT_S = 120
 # What one IPMI reboot may take: power off, power_wait, power on, status.
 IPMI_REBOOT_S = 60
+# ---- DRBD 8.4 (drbd.conf-8.4(5)) -------------------------------------------------
+# Activity-log extents (4 MiB each): what a Primary crash leaves to resync.
+# More extents = fewer metadata writes; the man page asks to keep the hot area
+# resyncable in about 5 minutes: 3389 x 4 MiB = 13.2 GiB, 2-3 min at 110 MB/s.
+# (Maximum with the default 32 kB AL ring: 6433.)
+DRBD_AL_EXTENTS = 3389
+# The dynamic resync controller (off by default in 8.4: a fixed 250 KiB/s).
+# Plan 2 s ahead (>= 5x the RTT of any LAN), keep 100 KiB in flight (the man
+# page's range for a regular data path is 4k-100k) ...
+DRBD_C_PLAN_AHEAD = 20
+DRBD_C_FILL_TARGET = "100k"
+# ... at most what a dedicated 1 GbE replication link carries (raise for 10 GbE) ...
+DRBD_C_MAX_RATE_MB = 110
+# ... and at least this much while the application writes: 8.4's default
+# (250 KiB/s) never finishes a resync under Zabbix's steady write load.
+DRBD_C_MIN_RATE = "10M"
+# Peer authentication (challenge-response); the secret is Secrets.drbd_secret.
+DRBD_CRAM_HMAC_ALG = "sha256"
 # ---- SBD (fencing.method sbd) -------------------------------------------------
 # Written into the device header by `sbd create` (sbd_create_argv): a node that
 # loses the disk or hangs is reset by its watchdog after SBD_WATCHDOG_TIMEOUT_S;
@@ -111,7 +129,7 @@ class RenderedFile:
 class _Template:
     kind: str
     template: str
-    secret: bool = False
+    secret: bool | None = False     # None: secret exactly when secrets are given
 
 
 class TemplateError(UserError):
@@ -292,6 +310,16 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
         "priority_fencing_delay": f"{PRIORITY_FENCING_DELAY_S}s",
         "stonith_timeout": f"{stonith_timeout_s(spec)}s" if fencing else None,
         "fence_peer_timeouts": fence_peer_timeouts_s(spec) if fencing else None,
+        "drbd": {
+            "al_extents": DRBD_AL_EXTENTS,
+            "al_resync_minutes": -(-DRBD_AL_EXTENTS * 4 // DRBD_C_MAX_RATE_MB // 60),
+            "c_plan_ahead": DRBD_C_PLAN_AHEAD,
+            "c_fill_target": DRBD_C_FILL_TARGET,
+            "c_max_rate": f"{DRBD_C_MAX_RATE_MB}M",
+            "c_min_rate": DRBD_C_MIN_RATE,
+            "cram_hmac_alg": DRBD_CRAM_HMAC_ALG,
+        },
+        "drbd_secret": secrets.drbd_secret.reveal() if secrets else None,
         "zabbix_start_timeout": f"{ZABBIX_START_TIMEOUT_S}s",
         "zabbix_stop_timeout": f"{ZABBIX_STOP_TIMEOUT_S}s",
         "db_start_timeout": f"{DB_START_TIMEOUT_S}s",
@@ -323,7 +351,9 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
 # Files every node gets. Path comes from the platform profile (see _path).
 _FILES = (
     _Template("drbd-global", "drbd/global_common.conf.j2"),
-    _Template("drbd-resource", "drbd/resource.res.j2"),
+    # Holds the DRBD peer secret when secrets are given (then 0600, secret);
+    # without secrets it is rendered without peer authentication, for review.
+    _Template("drbd-resource", "drbd/resource.res.j2", secret=None),
     _Template("corosync", "corosync/corosync.conf.j2"),
     _Template("cib", "pacemaker/cib.xml.j2"),
     _Template("mariadb", "mariadb/zabbix-ha.cnf.j2"),
@@ -342,7 +372,7 @@ def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, 
     p = profile.paths
     return {
         "drbd-global": (f"{p.drbd_dir}/global_common.conf", 0o644, "root", "root"),
-        "drbd-resource": (f"{p.drbd_dir}/{spec.storage.resource}.res", 0o644, "root", "root"),
+        "drbd-resource": (f"{p.drbd_dir}/{spec.storage.resource}.res", 0o600, "root", "root"),
         "corosync": (p.corosync_conf, 0o644, "root", "root"),
         "cib": (p.cib_file, 0o640, "root", "root"),
         "mariadb": (p.mariadb_conf, 0o644, "root", "root"),
@@ -369,7 +399,8 @@ def render(spec: ClusterSpec, secrets: Secrets | None = None) -> dict[str, dict[
                 continue
             path, mode, owner, group = _target(item.kind, spec, profile)
             text = _render_template(item.template, {**ctx, "node": node})
-            files[path] = RenderedFile(path, text, item.kind, mode, owner, group, item.secret)
+            secret = item.secret if item.secret is not None else secrets is not None
+            files[path] = RenderedFile(path, text, item.kind, mode, owner, group, secret)
         if secrets is not None and spec.fencing.method == "ipmi":
             # fence_ipmilan reads the BMC password through password_script, so
             # the CIB (replicated, dumped by crm_report) never holds it.

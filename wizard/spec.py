@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from wizard.errors import UserError
 from wizard.platforms import PLATFORMS
@@ -170,18 +170,42 @@ class Secret:
     __str__ = __repr__
 
 
+def generate_drbd_secret() -> Secret:
+    """DRBD's peer-authentication secret: 43 URL-safe characters (256 bits),
+    within DRBD 8.4's 64-character limit and safe inside its quotes."""
+    import secrets as pysecrets
+
+    return Secret(pysecrets.token_urlsafe(32))
+
+
+# DRBD 8.4: "shared-secret ... May be up to 64 characters" (drbd.conf-8.4(5)).
+DRBD_SECRET_MAX = 64
+
+
 @dataclass
 class Secrets:
     db_password: Secret = field(default_factory=lambda: Secret(""))
     hacluster_password: Secret = field(default_factory=lambda: Secret(""))
     zabbix_admin_password: Secret = field(default_factory=lambda: Secret(""))
     ipmi: dict[str, Secret] = field(default_factory=dict)   # node hostname -> BMC password
+    # Generated, never typed: DRBD peer authentication (cram-hmac-alg sha256).
+    # Both nodes and every rerun must use the same one, so a secrets file that
+    # lacks it gets it generated and saved back once (answers.load_secrets).
+    drbd_secret: Secret = field(default_factory=generate_drbd_secret)
+
+    # Fields zabbix-ha generates itself (the person never types them).
+    GENERATED: ClassVar[tuple[str, ...]] = ("drbd_secret",)
 
     def values(self) -> list[str]:
         """Every secret in clear, for masking journals and checking outputs."""
         found = [self.db_password, self.hacluster_password, self.zabbix_admin_password,
-                 *self.ipmi.values()]
+                 *self.ipmi.values(), self.drbd_secret]
         return [s.reveal() for s in found if s]
+
+    def typed_values(self) -> list[str]:
+        """The secrets a person gave (not the generated ones)."""
+        generated = {getattr(self, name).reveal() for name in self.GENERATED}
+        return [v for v in self.values() if v not in generated]
 
 
 @dataclass(frozen=True)
@@ -627,6 +651,14 @@ def validate_secrets(spec: ClusterSpec, secrets: Secrets) -> list[Problem]:
                         "add the BMC password of that node to the secrets file")
             else:
                 _check_secret(c, f"secrets.ipmi.{node}", secrets.ipmi[node].reveal(), min_length=1)
+    drbd = secrets.drbd_secret.reveal()
+    if not drbd:
+        c.error("secrets.drbd_secret", "missing-secret", "the DRBD peer secret is empty",
+                "delete the drbd_secret line: zabbix-ha generates a new one when it loads the file")
+    elif len(drbd) > DRBD_SECRET_MAX or len(drbd) < 16 or not re.fullmatch(r"[A-Za-z0-9_.~+/=-]+", drbd):
+        c.error("secrets.drbd_secret", "invalid-secret",
+                f"the DRBD peer secret must be 16-{DRBD_SECRET_MAX} letters, digits or -_.~+/=",
+                "delete the drbd_secret line: zabbix-ha generates a new one when it loads the file")
     for node in secrets.ipmi:
         if node not in spec.hostnames:
             c.error(f"secrets.ipmi.{node}", "unknown-node", f"{node!r} is not a node of this cluster",

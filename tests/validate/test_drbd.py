@@ -73,3 +73,33 @@ def test_address_not_on_the_interconnect_is_caught(ctx):
 def test_same_address_on_both_hosts(ctx):
     bad = mutate(RES, "172.16.2.2:7788", "172.16.2.1:7788")
     assert_rejected(check_drbd_resource(bad, ctx, NODE1), "drbdadm dump", "conflicting use of IP")
+
+
+SECRET = "sample-peer-secret-0123456789"
+
+
+def test_peer_secret_never_appears_in_messages(ctx):
+    # The secret as an unexpected token: drbdadm echoes its first 20 characters.
+    bad = mutate(RES, f'shared-secret "{SECRET}";', f'shared-secret "{SECRET}"\n "{SECRET}";')
+    verdicts = check_drbd_resource(bad, ctx, NODE1, global_common=GLOBAL)
+    v = assert_rejected(verdicts, "drbdadm dump", "Parse error")
+    assert any("but got '********" in m for m in v.messages), v.messages
+    assert not any(SECRET[:6] in m for x in verdicts for m in x.messages), v.messages
+
+
+def test_secret_without_hmac_and_overlong_secret_are_refused(ctx):
+    no_alg = mutate(RES, "        cram-hmac-alg sha256;\n", "")
+    assert_rejected(check_drbd_resource(no_alg, ctx, NODE1), "python", "without cram-hmac-alg")
+    long = mutate(RES, SECRET, "s" * 65)
+    assert_rejected(check_drbd_resource(long, ctx, NODE1), "python", "shared-secret must be 1-64 characters")
+
+
+def test_al_extents_beyond_the_activity_log_is_refused(ctx):
+    # drbdadm-84 passes 99999 through; the kernel would refuse it on attach.
+    bad = mutate(GLOBAL, "al-extents 3389;", "al-extents 99999;")
+    assert_rejected(check_drbd_global(bad, ctx, NODE1), "python", "al-extents 99999 is outside 7..6433")
+
+
+def test_resync_rate_out_of_range_is_refused_by_the_parser(ctx):
+    bad = mutate(GLOBAL, "c-max-rate 110M;", "c-max-rate 110G;")
+    assert_rejected(check_drbd_global(bad, ctx, NODE1), "drbdadm dump", "c-max-rate 110G")
