@@ -9,7 +9,7 @@ argument. Corosync is (re)started only when it is not running our cluster
 from __future__ import annotations
 
 from wizard.install.files import changed_kinds
-from wizard.install.step import Context, Step, StepFailed, wait_for
+from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed, wait_for
 from wizard.status.parse import ClusterView, ParseError, parse_cfgtool, parse_crm_mon
 
 AUTHKEY = "/etc/corosync/authkey"
@@ -86,11 +86,11 @@ def _stack_running(ctx: Context) -> bool:
 def _start_stack(ctx: Context) -> str:
     s = ctx.profile.services
     units = _stack_units(ctx)
-    ctx.run(["systemctl", "enable", "--", *units])
+    ctx.run(["systemctl", "enable", "--", *units], timeout=SYSTEMCTL_TIMEOUT)
     active = ctx.run(["systemctl", "is-active", s.corosync], check=False).stdout.strip() == "active"
     running = _running_cluster_name(ctx) if active else ""
     if active and running != ctx.spec.name:
-        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
+        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=SYSTEMCTL_TIMEOUT)
         restarted = f"stopped the corosync that ran cluster {running!r}, started ours"
         if running == PACKAGE_DEFAULT_CLUSTER:
             # The one-node cluster Debian's package starts on install left a CIB
@@ -99,13 +99,13 @@ def _start_stack(ctx: Context) -> str:
             ctx.sh('rm -f /var/lib/pacemaker/cib/cib*')
             restarted += " (the package's default cluster and its CIB removed)"
     elif active:
-        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=300)
+        ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=SYSTEMCTL_TIMEOUT)
         restarted = "restarted corosync and pacemaker with the new configuration"
     else:
         restarted = "started corosync and pacemaker"
     # sbd starts with corosync (it is a dependency of its unit).
-    ctx.run(["systemctl", "start", s.corosync], timeout=300)
-    ctx.run(["systemctl", "start", s.pacemaker], timeout=300)
+    ctx.run(["systemctl", "start", s.corosync], timeout=SYSTEMCTL_TIMEOUT)
+    ctx.run(["systemctl", "start", s.pacemaker], timeout=SYSTEMCTL_TIMEOUT)
     return restarted + ", enabled at boot"
 
 

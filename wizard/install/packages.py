@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from wizard.install.step import Context, Step, StepFailed, watching
+from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed, watching
 
 SOURCES_LIST = "/etc/apt/sources.list.d/zabbix-ha.list"
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
@@ -183,8 +183,8 @@ def _mask_units(ctx: Context) -> str:
     # Units a package did not ship are left alone: masking a missing unit
     # would create a mask for something that does not exist.
     present = [u for u in _managed_units(ctx) if _unit_state(ctx, u)[0] not in ("not-found", "")]
-    ctx.run(["systemctl", "stop", "--", *present], timeout=300)
-    ctx.run(["systemctl", "mask", "--", *present])
+    ctx.run(["systemctl", "stop", "--", *present], timeout=SYSTEMCTL_TIMEOUT)
+    ctx.run(["systemctl", "mask", "--", *present], timeout=SYSTEMCTL_TIMEOUT)
     return "stopped and masked " + ", ".join(present) + " (Pacemaker runs them)"
 
 

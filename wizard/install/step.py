@@ -29,6 +29,10 @@ from wizard.spec import ClusterSpec, Secrets
 # Where the first node keeps what the install learned once and must not
 # guess again on a resume (e.g. whether the disks were fresh at create-md).
 STATE_FILE = "install-state.json"
+# Bounds for commands on the nodes. Generous: on a loaded emulated node a
+# `systemctl enable` of a SysV-compatible unit took over 60 s.
+DEFAULT_TIMEOUT = 180
+SYSTEMCTL_TIMEOUT = 300
 
 
 class StepFailed(UserError):
@@ -101,16 +105,16 @@ class Context:
                        self.on_event, self.step)
 
     def run(self, argv: list[str], *, check: bool = True, input: str | None = None,
-            timeout: float = 60) -> Result:
+            timeout: float = DEFAULT_TIMEOUT) -> Result:
         self.on_event(StepCommand(self.node, self.step, self.ex.journal.mask(" ".join(argv))[:300]))
         return self.ex.run(argv, check=check, input=input, timeout=timeout)
 
     def sh(self, script: str, *args: str, check: bool = True, input: str | None = None,
-           timeout: float = 60) -> Result:
+           timeout: float = DEFAULT_TIMEOUT) -> Result:
         """A shell snippet; values only as positional parameters ($1, $2 ...), never pasted in."""
         return self.run(["sh", "-c", script, "zabbix-ha", *args], check=check, input=input, timeout=timeout)
 
-    def ok(self, argv: list[str], timeout: float = 30) -> bool:
+    def ok(self, argv: list[str], timeout: float = DEFAULT_TIMEOUT) -> bool:
         return self.run(argv, check=False, timeout=timeout).ok
 
     def say(self, line: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from wizard.install.files import changed_kinds
-from wizard.install.step import Context, Step, StepFailed
+from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed
 
 HOSTS = "/etc/hosts"
 BEGIN = "# BEGIN zabbix-ha (managed: edit the answers file instead)"
@@ -90,9 +90,10 @@ def _agent_running(ctx: Context) -> bool:
 
 def _start_agent(ctx: Context) -> str:
     unit = ctx.profile.services.zabbix_agent
-    ctx.run(["systemctl", "unmask", unit])
-    ctx.run(["systemctl", "enable", unit])
-    ctx.run(["systemctl", "restart", unit], timeout=120)
+    if ctx.run(["systemctl", "is-enabled", unit], check=False).stdout.strip() != "enabled":
+        ctx.run(["systemctl", "unmask", unit], timeout=SYSTEMCTL_TIMEOUT)
+        ctx.run(["systemctl", "enable", unit], timeout=SYSTEMCTL_TIMEOUT)
+    ctx.run(["systemctl", "restart", unit], timeout=SYSTEMCTL_TIMEOUT)
     return f"{unit} enabled and (re)started"
 
 
