@@ -272,3 +272,30 @@ def test_drbd_resync_tuning_and_fence_peer_timeout(spec):
     spec.fencing.ipmi = []
     spec.fencing.acknowledgement = NO_FENCING_ACKNOWLEDGEMENT
     assert 'fence-peer "/usr/lib/drbd/crm-fence-peer.sh";' in _files(render(spec))["drbd-global"].text
+
+
+def test_sbd_complete_in_the_files(spec):
+    """SBD mode rendered a fence device and nothing for the sbd daemon (issue 11 review)."""
+    from wizard.render import (SBD_MSGWAIT_S, SBD_WATCHDOG_TIMEOUT_S, sbd_create_argv, sbd_watchdog_module,
+                               stonith_timeout_s)
+    assert "sbd" not in _files(render(spec))                       # IPMI: no sbd file
+    spec.fencing.method = "sbd"
+    spec.fencing.ipmi = []
+    spec.fencing.sbd_device = "/dev/disk/by-id/scsi-shared-sbd"
+    for node in ("zbx-node1", "zbx-node2"):
+        f = _files(render(spec), node)["sbd"]
+        assert (f.path, f.mode, f.secret) == ("/etc/default/sbd", 0o644, False)
+        lines = f.text.splitlines()
+        assert 'SBD_DEVICE="/dev/disk/by-id/scsi-shared-sbd"' in lines
+        assert "SBD_PACEMAKER=yes" in lines and "SBD_WATCHDOG_DEV=/dev/watchdog" in lines
+        assert f"SBD_WATCHDOG_TIMEOUT={SBD_WATCHDOG_TIMEOUT_S}" in lines
+    assert sbd_create_argv(spec) == ["sbd", "-d", "/dev/disk/by-id/scsi-shared-sbd", "-1", str(SBD_WATCHDOG_TIMEOUT_S),
+                                     "-4", str(SBD_MSGWAIT_S), "create"]
+    assert SBD_MSGWAIT_S >= 2 * SBD_WATCHDOG_TIMEOUT_S             # sbd(8): msgwait at least twice the watchdog
+    assert sbd_watchdog_module(spec) == "softdog"
+    cib = ET.fromstring(_files(render(spec))["cib"].text)
+    props = {n.get("name"): n.get("value") for n in cib.findall(".//cluster_property_set/nvpair")}
+    assert _seconds(props["stonith-timeout"]) == stonith_timeout_s(spec) >= 1.2 * SBD_MSGWAIT_S
+    devices = cib.findall(".//primitive[@class='stonith']")
+    assert [d.get("type") for d in devices] == ["fence_sbd"]
+    assert devices[0].find(".//nvpair[@name='devices']").get("value") == spec.fencing.sbd_device

@@ -107,6 +107,11 @@ class Platform:
     # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11).
     mariadb_version: str
     codename: str = ""                     # the apt suite of the OS release
+    # The watchdog module SBD uses when the node has no /dev/watchdog yet:
+    # softdog exists in every Debian kernel and works in VMs (the lab's too);
+    # a board's hardware watchdog driver, when loaded, provides /dev/watchdog
+    # itself and is preferred (it still fires when the kernel hangs).
+    sbd_watchdog_module: str = "softdog"
     paths: Paths = field(default_factory=Paths)
     services: Services = field(default_factory=Services)
     # The one list of what the install puts on a node (the lab's mirror and

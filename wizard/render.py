@@ -219,6 +219,20 @@ def fence_peer_timeouts_s(spec: ClusterSpec) -> tuple[int, int]:
     return timeout, timeout + FENCE_PEER_MARGIN_S
 
 
+def sbd_watchdog_module(spec: ClusterSpec) -> str:
+    """The kernel module the install loads (and lists in modules-load.d) on a
+    node without /dev/watchdog, for fencing.method sbd: the platform's
+    default (softdog; see Platform.sbd_watchdog_module)."""
+    return platform(spec.platform).sbd_watchdog_module
+
+
+def sbd_create_argv(spec: ClusterSpec) -> list[str]:
+    """`sbd create` with the timeouts the rest of the config assumes (-1
+    watchdog, -4 msgwait), run once from one node on the shared disk."""
+    return ["sbd", "-d", spec.fencing.sbd_device, "-1", str(SBD_WATCHDOG_TIMEOUT_S),
+            "-4", str(SBD_MSGWAIT_S), "create"]
+
+
 def monitor_table(spec: ClusterSpec) -> str:
     return f"{spec.zabbix.db_name}.{MONITOR_TABLE}"
 
@@ -320,6 +334,12 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
             "cram_hmac_alg": DRBD_CRAM_HMAC_ALG,
         },
         "drbd_secret": secrets.drbd_secret.reveal() if secrets else None,
+        "sbd": {
+            "watchdog_timeout": SBD_WATCHDOG_TIMEOUT_S,
+            "msgwait": SBD_MSGWAIT_S,
+            "watchdog_device": SBD_WATCHDOG_DEVICE,
+            "watchdog_module": sbd_watchdog_module(spec),
+        },
         "zabbix_start_timeout": f"{ZABBIX_START_TIMEOUT_S}s",
         "zabbix_stop_timeout": f"{ZABBIX_STOP_TIMEOUT_S}s",
         "db_start_timeout": f"{DB_START_TIMEOUT_S}s",
@@ -364,7 +384,10 @@ _FILES = (
     _Template("mysql-monitor-client", "zabbix/mysql-monitor-client.j2"),
     _Template("zabbix-server-secrets", "zabbix/zabbix_server.secrets.conf.j2", secret=True),
     _Template("zabbix-frontend", "zabbix/zabbix.conf.php.j2", secret=True),
+    _Template("sbd", "sbd/sbd.j2"),
 )
+# Files only one fencing method needs.
+_ONLY_WITH = {"sbd": "sbd"}
 
 
 def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, str, str]:
@@ -381,6 +404,7 @@ def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, 
         "hosts": (p.hosts_fragment, 0o644, "root", "root"),
         "zabbix-agent": (p.zabbix_agent_conf, 0o644, "root", "root"),
         "mysql-monitor-client": (p.mysql_monitor_client, 0o755, "root", "root"),
+        "sbd": (p.sbd_defaults, 0o644, "root", "root"),
         "zabbix-server-secrets": (p.zabbix_server_secrets, 0o640, "root", p.zabbix_user),
         "zabbix-frontend": (p.zabbix_frontend_conf, 0o640, "root", p.apache_user),
     }[kind]
@@ -396,6 +420,8 @@ def render(spec: ClusterSpec, secrets: Secrets | None = None) -> dict[str, dict[
         files: dict[str, RenderedFile] = {}
         for item in _FILES:
             if item.secret and secrets is None:
+                continue
+            if item.kind in _ONLY_WITH and spec.fencing.method != _ONLY_WITH[item.kind]:
                 continue
             path, mode, owner, group = _target(item.kind, spec, profile)
             text = _render_template(item.template, {**ctx, "node": node})

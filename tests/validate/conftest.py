@@ -33,6 +33,7 @@ SAMPLES = {
     "/etc/zabbix-ha/fence_zbx-node1.password": ("ipmi-password", "ipmi-password"),
     "/etc/zabbix/zabbix_agentd.conf": ("zabbix_agentd.conf", "zabbix-agent"),
     "/usr/local/lib/zabbix-ha/mysql-monitor-client": ("mysql-monitor-client", "mysql-monitor-client"),
+    "/etc/default/sbd": ("sbd", "sbd"),
 }
 
 

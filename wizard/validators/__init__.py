@@ -33,6 +33,7 @@ from .drbd import check_drbd_global, check_drbd_resource
 from .hosts import check_hosts
 from .mariadb import MariadbResult, run_mariadbd, check_mariadb
 from .pacemaker import Placement, Scenario, Simulation, check_cib, simulate
+from .sbd import check_sbd_defaults
 from .zabbix import (check_password_file, check_zabbix_frontend, check_zabbix_secrets,
                      check_zabbix_server)
 
@@ -42,6 +43,7 @@ __all__ = [
     "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
     "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_zabbix_secrets",
     "check_password_file", "check_hosts", "check_zabbix_agent", "check_monitor_client",
+    "check_sbd_defaults",
 ]
 
 
@@ -66,6 +68,7 @@ CHECKERS: dict[str, Checker] = {
     "ipmi-password": check_password_file,
     "zabbix-agent": check_zabbix_agent,
     "mysql-monitor-client": check_monitor_client,
+    "sbd": check_sbd_defaults,
 }
 # Kinds whose checks pretend to be the node: run once per node.
 NODE_SPECIFIC = frozenset({"drbd-resource", "corosync", "zabbix-agent"})
@@ -81,6 +84,7 @@ REQUIRED_TOOLS: dict[str, str] = {
     "crm_standby": "pacemaker-cli-utils", "cibadmin": "pacemaker-cli-utils", "crm": "crmsh",
     "apache2ctl": "apache2", "mariadbd": "mariadb-server", "zabbix_server": "zabbix-server-mysql",
     "zabbix_agentd": "zabbix-agent",
+    "sbd": "sbd", "fence_sbd": "fence-agents",
     "php": "php-cli",
 }
 
