@@ -130,3 +130,21 @@ def test_apt_progress_lines_become_readable_progress():
         "packages 62 %: Installing mariadb-server (amd64)"
     assert apt_progress("dlstatus:3:12.0:Retrieving file 3 of 190") == "downloading 12 %: Retrieving file 3 of 190"
     assert apt_progress("") == "" and apt_progress("Reading package lists...") == ""
+
+
+def test_remembered_install_state_is_json_on_the_first_node_even_after_files_changed(spec, secrets):
+    """Facts a resume needs are written as JSON; what changed in this run stays in memory."""
+    from wizard.install import files
+
+    first = spec.hostnames[0]
+    def nothing_there(argv, stdin):       # the stat loops print one line per path
+        return 0, "missing\n" * (len(argv) - argv.index("zabbix-ha") - 1), ""
+
+    ex = RecordingExecutor(first, [(r"^sh -c for [fd];", nothing_there)])
+    ctx = Context(spec, secrets, first, {first: ex}, render(spec, secrets), Shared())
+    files._write(ctx)
+    ctx.shared.remember(ctx, "drbd_fresh:" + first, True)
+    [(argv, text)] = [(a, i) for a, i in ex.calls if "install-state.json" in " ".join(a)]
+    import json
+    assert json.loads(text)["drbd_fresh:" + first] is True
+    assert "zabbix-server" in files.changed_kinds(ctx)

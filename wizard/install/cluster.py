@@ -48,7 +48,7 @@ def _share_key(ctx: Context) -> str:
         raise StepFailed(f"the corosync authkey on {ctx.peer} differs after copying it", "run the install again")
     done.append(f"copied to {ctx.peer}")
     with ctx.shared.lock:
-        ctx.shared.state["_authkey_changed"] = True
+        ctx.shared.runtime["authkey_changed"] = True
     return ", ".join(done)
 
 
@@ -78,7 +78,7 @@ def _stack_running(ctx: Context) -> bool:
     states = _unit_states(ctx, *units)
     if states != ["enabled"] * len(units) + ["active"] * len(units):
         return False
-    if "corosync" in changed_kinds(ctx) or ctx.shared.state.get("_authkey_changed"):
+    if "corosync" in changed_kinds(ctx) or ctx.shared.runtime.get("authkey_changed"):
         return False
     return _running_our_cluster(ctx)
 

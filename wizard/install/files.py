@@ -62,14 +62,14 @@ def _write(ctx: Context) -> str:
     for rendered in changed:
         ctx.ex.put(rendered.path, rendered.text, rendered.mode, f"{rendered.owner}:{rendered.group}")
     with ctx.shared.lock:
-        ctx.shared.state.setdefault("_changed_files", {}).setdefault(ctx.node, set()).update(f.kind for f in changed)
+        ctx.shared.runtime.setdefault("changed_files", {}).setdefault(ctx.node, set()).update(f.kind for f in changed)
     return "wrote " + ", ".join([f.path for f in changed] + [f"{d.path}/" for d in made])
 
 
 def changed_kinds(ctx: Context) -> set[str]:
     """Kinds of files this run replaced on this node (e.g. "zabbix-agent")."""
     with ctx.shared.lock:
-        return set(ctx.shared.state.get("_changed_files", {}).get(ctx.node, set()))
+        return set(ctx.shared.runtime.get("changed_files", {}).get(ctx.node, set()))
 
 
 def _mount_point_exists(ctx: Context) -> bool:

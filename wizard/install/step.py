@@ -133,7 +133,8 @@ class Shared:
     """State both nodes' threads share during one run, and the first node's
     persistent install state (read once, written through `remember`)."""
 
-    state: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)      # persisted on the first node
+    runtime: dict = field(default_factory=dict)    # this run only (e.g. which files changed)
     accept_wipe: frozenset[str] = frozenset()     # "wipe-disk:NODE:/dev/DEV" codes accepted for this run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
