@@ -72,6 +72,13 @@ def test_degraded_cluster_cannot_fail_over(scenario, code, node, fix):
     assert not healthy(st)
 
 
+def test_drbd_fence_constraint_left_behind_blocks_failover():
+    (p,) = failover_ready(make("drbd-fenced"))
+    assert (p.code, p.payload["target"], p.payload["resource"]) == ("drbd-fence-constraint", "zbx-node1", "drbd-r0-clone")
+    assert "cibadmin --delete --scope constraints --xml-text '<rsc_location id=\"drbd-fence-by-handler-r0-drbd-r0-clone\"/>'" \
+        in p.fix
+
+
 def test_leftover_move_names_the_constraint_and_where_it_pins():
     (p,) = [p for p in problems(make("moved")) if p.code == "leftover-constraint"]
     assert p.payload == {"id": "cli-prefer-zabbix", "resource": "zabbix", "target": "zbx-node2", "kind": "prefer"}

@@ -71,3 +71,9 @@ def test_move_and_ban_leave_cli_constraints():
 def test_not_crm_mon_output(text):
     with pytest.raises(ParseError):
         parse_crm_mon(text)
+
+
+def test_drbd_fence_peer_constraint():
+    (c,) = constraints("drbd-fenced")
+    assert (c.id, c.resource, c.node, c.kind, c.score, c.role) == \
+        ("drbd-fence-by-handler-r0-drbd-r0-clone", "drbd-r0-clone", "zbx-node1", "drbd-fence", "-INFINITY", "")

@@ -290,6 +290,15 @@ def _constraints(st: Status) -> list[Problem]:
                       f"the cluster's constraints could not be read ({st.errors[CONSTRAINTS]})",
                       "cibadmin --query --scope constraints on a node shows them; look for ids cli-prefer-/cli-ban-"))
     for con in st.constraints:
+        if con.kind == "drbd-fence":
+            out.append(_p("drbd-fence-constraint", "error", None,
+                          f"DRBD's fence-peer handler lets only {con.node} promote {con.resource} ({con.id}): "
+                          "the peer's data was not UpToDate when the connection was lost",
+                          f"it goes by itself when the resync ends (crm-unfence-peer.sh); if DRBD is "
+                          f"UpToDate/UpToDate on both nodes and it stays: cibadmin --delete --scope constraints "
+                          f"--xml-text '<rsc_location id=\"{con.id}\"/>'",
+                          id=con.id, resource=con.resource, target=con.node, kind=con.kind))
+            continue
         what = (f"pins {con.resource} to {con.node}" if con.kind == "prefer"
                 else f"keeps {con.resource} off {con.node}")
         until = f" until {con.expires}" if con.expires else ""

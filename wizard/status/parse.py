@@ -196,8 +196,12 @@ def parse_crm_mon(text: str) -> ClusterView:
 
 # -- constraints -------------------------------------------------------------------
 
-# What `crm_resource --move` / `--ban` (and crmsh's/pcs's move/ban) name their constraints.
-LEFTOVER_PREFIXES = {"cli-prefer-": "prefer", "cli-ban-": "ban"}
+# What `crm_resource --move` / `--ban` (and crmsh's/pcs's move/ban) name their constraints, and
+# what DRBD's crm-fence-peer.sh names the one it places while the peer's data is not UpToDate
+# (drbd-utils: id_prefix "drbd-fence-by-handler" + "-RESOURCE-" + the promotable clone's id; a
+# -INFINITY rule for the Promoted role on every node but the one with good data). crm-unfence-peer.sh
+# removes it after the resync; one that stays forbids a failover.
+LEFTOVER_PREFIXES = {"cli-prefer-": "prefer", "cli-ban-": "ban", "drbd-fence-by-handler-": "drbd-fence"}
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ class LeftoverConstraint:
     id: str
     resource: str
     node: str
-    kind: str               # prefer (from --move) or ban (from --ban, or --move away)
+    kind: str               # prefer (--move), ban (--ban), drbd-fence (only `node` may be promoted)
     score: str
     role: str = ""
     expires: str = ""       # the end of its lifetime (--lifetime), "" = forever

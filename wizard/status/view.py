@@ -153,6 +153,12 @@ def _packages(st: Status, problems: list[Problem]) -> list[str]:
     return [f"same versions on both nodes ({len(st.expect.packages)} packages)"]
 
 
+def _constraint(c) -> str:
+    what = {"prefer": f"{c.resource} -> {c.node}", "ban": f"{c.resource} not on {c.node}",
+            "drbd-fence": f"{c.resource} promoted only on {c.node}"}.get(c.kind, c.resource)
+    return f"{c.id} ({what})"
+
+
 def format_screen(st: Status, problems: list[Problem]) -> str:
     bad = [p for p in problems if p.severity in ("error", "warning")]
     blocking = [p for p in problems if p.blocks_failover]
@@ -165,8 +171,7 @@ def format_screen(st: Status, problems: list[Problem]) -> str:
     lines += _rows(f"DRBD {st.expect.drbd_resource}", _drbd(st))
     lines += _rows("Resources", _resources(st))
     lines += _rows("Failed", _failures(st))
-    lines += _rows("Moves/bans", [f"{c.id} ({c.resource} -> {c.node})" if c.kind == "prefer" else
-                                  f"{c.id} ({c.resource} not on {c.node})" for c in st.constraints] or ["none"])
+    lines += _rows("Moves/bans", [_constraint(c) for c in st.constraints] or ["none"])
     lines += _rows("Fencing", _fencing(st))
     lines += _rows("Packages", _packages(st, problems))
     if problems:

@@ -85,6 +85,15 @@ def scenarios(work: Path) -> dict[str, Path]:
     _run(["crm_simulate", "-x", str(out["moved"]), "-S", "-O", str(sim)])
     out["moved"] = sim
     _run(["crm_resource", "--ban", "-r", "zabbix", "-N", NODES[0]], copy("banned"))
+    # What drbd-utils' crm-fence-peer.sh places on zbx-node1 when it loses its peer while the peer's
+    # disk is not UpToDate (its template, /usr/lib/drbd/crm-fence-peer.sh, id_prefix
+    # "drbd-fence-by-handler-r0"), placed with cibadmin as the script does.
+    rid, clone = "drbd-fence-by-handler-r0", "drbd-r0-clone"
+    _run(["cibadmin", "--create", "--scope", "constraints", "--xml-text",
+          f'<rsc_location rsc="{clone}" id="{rid}-{clone}">'
+          f'<rule role="Master" score="-INFINITY" id="{rid}-rule-{clone}">'
+          f'<expression attribute="#uname" operation="ne" value="{NODES[0]}" id="{rid}-expr-{clone}"/>'
+          "</rule></rsc_location>"], copy("drbd-fenced"))
     _run(["crm_standby", "-N", NODES[1], "-v", "on"], copy("standby"))
     _run(["crm_attribute", "-N", NODES[1], "-n", "maintenance", "-v", "true"], copy("node-maintenance"))
     _run(["crm_attribute", "-n", "maintenance-mode", "-v", "true"], copy("cluster-maintenance"))
