@@ -7,5 +7,6 @@ Layout, in the order data flows:
              `packages`, `system`, `files`, `drbd`, `database`, `cluster`, `fencing`, `cib`, `final`
 - `plan`     every step of both nodes in dependency order (what `zabbix-ha plan` prints)
 - `runner`   runs a plan: both nodes concurrently where independent, journal, resume
+- `session`  one run as the CLI and the wizard drive it: connect, what would be destroyed, run, report
 - `command`  `zabbix-ha plan` and `zabbix-ha install`
 """

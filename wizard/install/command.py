@@ -238,77 +238,26 @@ def _confirm(destruction: list[str], args) -> None:
 
 
 def cmd_install(args) -> int:
-    from pathlib import Path
-
-    from wizard.install.plan import build_plan, pending_destruction
-    from wizard.install.runner import run_plan
-    from wizard.journal import Journal
-    from wizard.platforms import platform
+    from wizard.install.plan import build_plan
+    from wizard.install.session import open_session
     from wizard.remote import LocalExecutor
 
     spec, secrets = _inputs(args, need_secrets=True)
     plan = build_plan(spec)
     _preflight(spec, secrets, args)
-    journal = Journal(secrets.values())
-    executors = connect_nodes(spec, args, journal)
-    first = executors[spec.hostnames[0]]
-    journal_path = args.journal
-    if journal_path is None and isinstance(first, LocalExecutor):
-        journal_dir = Path(platform(spec.platform).paths.journal_dir)
-        journal_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        journal_path = str(journal_dir / "journal.jsonl")
-    journal.path = Path(journal_path) if journal_path else None
-    printer = LinePrinter()
-    lock = _single_install_lock(spec) if isinstance(first, LocalExecutor) else None
+    session = open_session(spec, secrets, args, LinePrinter(), plan=plan, accept_wipe=args.force,
+                           journal_path=args.journal)
     try:
-        contexts = contexts_for(spec, secrets, executors, printer, accept_wipe=args.force)
-        _confirm(pending_destruction(plan, contexts), args)
-        summary, record = run_plan(plan, contexts, serial=args.serial)
-        _save_report(contexts[spec.hostnames[0]], summary, record)
+        _confirm(session.destruction(), args)
+        summary, _record, note = session.run(serial=args.serial)
+        if note:
+            print(note)
     finally:
-        for ex in executors.values():
-            ex.close()
-        if lock is not None:
-            import os
-            os.close(lock)
-    if journal.path:
-        print(f"journal (secrets masked): {journal.path} on {spec.hostnames[0] if isinstance(first, LocalExecutor) else 'this machine'}")
+        session.close()
+    if session.journal.path:
+        first_local = isinstance(session.executors[spec.hostnames[0]], LocalExecutor)
+        print(f"journal (secrets masked): {session.journal.path} on "
+              f"{spec.hostnames[0] if first_local else 'this machine'}")
     if not summary.ok:
         print("Fix the failure above, then run the same install command again: it resumes where it stopped.")
     return 0 if summary.ok else 1
-
-
-def _single_install_lock(spec) -> int:
-    """One install at a time on the first node (a second one would race the first)."""
-    import fcntl
-    import os
-
-    from wizard.errors import EnvironmentProblem
-    from wizard.platforms import platform
-
-    directory = platform(spec.platform).paths.journal_dir
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = f"{directory}/install.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise EnvironmentProblem(f"another zabbix-ha install is running on this node (it holds {path})",
-                                 "wait for it to finish, or stop it; then run install again") from None
-    return fd
-
-
-def _save_report(ctx, summary, record) -> None:
-    import json
-
-    report = {"finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "ok": summary.ok,
-              "seconds": round(summary.seconds, 1), "changed": summary.changed,
-              "steps": {k: {"status": v, "seconds": record.seconds.get(k), "message": record.messages.get(k, "")}
-                        for k, v in record.status.items()}}
-    try:
-        d = ctx.profile.paths.journal_dir
-        ctx.run(["mkdir", "-p", "-m", "0700", d])
-        ctx.ex.put(f"{d}/install-report.json", json.dumps(report, indent=2) + "\n", 0o600)
-    except Exception as exc:      # the report is a convenience; the install result stands
-        print(f"note: could not save the install report on {ctx.node}: {getattr(exc, 'message', exc)}")
