@@ -1,4 +1,4 @@
-"""Steps whose core is built by other issues: install, failover test.
+"""Steps whose core is built by other issues: the failover test.
 
 Until their core module exists each says so plainly and shows no made-up
 results; the person can still look ahead and go back to save the answers.
@@ -41,21 +41,6 @@ class LaterStep(StepScreen):
 
     def problems(self):
         return []
-
-
-class InstallScreen(LaterStep):
-    NAME = "install"
-    MODULES = ("wizard.plan", "wizard.install")
-
-    def intro(self) -> str:
-        return _("Install sets up both nodes from the reviewed files.")
-
-    def what(self) -> str:
-        return _("It will show per-node progress, the list of steps, a live log and the elapsed time; "
-                 "an interrupted install can be resumed.")
-
-    def unavailable(self) -> str:
-        return _("Install is not available yet: nothing will be changed on the servers.")
 
 
 class FailoverScreen(LaterStep):
