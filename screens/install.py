@@ -405,7 +405,7 @@ class InstallScreen(StepScreen):
             self._status(_("Failed after {time}.").format(time=took))
         else:
             lines = [_("Stopped after {time} as asked: {n} step(s) were not run.").format(time=took, n=skipped),
-                     _("Start the install again to resume: every step checks first and keeps what is "
+                     _("Run Install again (Retry) to resume: every step checks first and keeps what is "
                        "in place.")]
             self._status(_("Stopped."))
         result.update("\n".join(lines))
@@ -433,7 +433,7 @@ class InstallScreen(StepScreen):
         now = self.backend.clock()
         for i, node in enumerate(self.nodes[:2]):
             rows = self.rows[node]
-            finished = sum(r.status not in ("pending", "running") for r in rows)
+            finished = sum(r.status in ("done", "changed", "failed") for r in rows)
             head = f"{node} · {finished}/{len(rows)}"
             self.query_one(f"#head-{i}", Prose).update(head)
             command = self.commands.get(node, "")
@@ -461,9 +461,9 @@ class InstallScreen(StepScreen):
                 self.query_one(f"#list-{i}").scroll_to(y=max(0, running_at - 2), animate=False)
         if self.phase in ("running", "stopping"):
             rows = [r for rows in self.rows.values() for r in rows]
-            finished = sum(r.status not in ("pending", "running") for r in rows)
+            finished = sum(r.status in ("done", "changed", "failed") for r in rows)
             what = _("Stopping after the running step…") if self.phase == "stopping" else _("Running")
-            self._status(_("{what} · {time} · {n} of {total} steps finished").format(
+            self._status(_("{what} · {time} · {n}/{total} steps done").format(
                 what=what, time=clock_text(now - self.started), n=finished, total=len(rows)))
 
     def _status(self, text: str) -> None:

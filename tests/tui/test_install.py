@@ -150,6 +150,19 @@ async def test_the_step_shows_the_plan_per_node_before_anything_runs(install_app
         assert fake.opened == 0 and fake.applied == []
 
 
+async def test_the_real_plan_is_shown_without_contacting_the_nodes(tmp_path, example_spec):
+    from wizard.install.plan import build_plan
+
+    plan = build_plan(example_spec)
+    app = WizardApp(copy.deepcopy(example_spec), full_secrets(example_spec), answers_out=tmp_path / "a.yaml",
+                    start_at="install")
+    async with app.run_test(size=SIZE):
+        shown = {node: [r.title for r in rows] for node, rows in app.screen.rows.items()}
+        assert shown == {n: [s.title for s in plan.for_node(n)] for n in example_spec.hostnames}
+        assert f"{len(plan.steps)} steps" in text(app, "#run-status")
+        assert app.screen.phase == "idle"
+
+
 async def test_a_wrong_word_or_escape_runs_nothing(install_app, example_spec):
     fake = Fake(example_spec)
     app = install_app(fake)
@@ -255,7 +268,7 @@ async def test_abort_sets_the_stop_event_and_the_screen_says_so(install_app, exa
             assert "Stopping after the running step" in text(app, "#run-status")
             gate.set()
             await until(pilot, lambda: screen.phase == "finished")
-            assert "Stopped after" in text(app, "#result") and "Start the install again to resume" in text(app, "#result")
+            assert "Stopped after" in text(app, "#result") and "Run Install again (Retry) to resume" in text(app, "#result")
             assert statuses(screen)[f"{N1}:final.api"] == "skipped" and f"{N1}:api" not in fake.applied
     finally:
         gate.set()

@@ -35,8 +35,13 @@ def snap_app(tmp_path, monkeypatch, example_spec):
     monkeypatch.setattr(interactive, "lab_installed", lambda: False)
 
     def make(start_at: str, secrets=True):
-        return build_app(spec=example_spec, secrets=full_secrets(example_spec) if secrets else None, lab=None,
-                         answers_out=Path("zabbix-ha.yaml"), start_at=start_at)
+        app = build_app(spec=example_spec, secrets=full_secrets(example_spec) if secrets else None, lab=None,
+                        answers_out=Path("zabbix-ha.yaml"), start_at=start_at)
+        # The install step's picture shows a fixed small plan: the real one grows with the core.
+        from tests.tui.test_install import Fake
+
+        app.install_backend = Fake(example_spec).backend()
+        return app
 
     return make
 
