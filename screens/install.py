@@ -98,14 +98,15 @@ def clock_text(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def cli_has(command: str) -> bool:
-    """Whether this zabbix-ha has the subcommand (so the screen only names commands that exist)."""
-    from wizard.cli import build_parser
+# The shell commands the success text may name, and the module each needs.
+SHELL_NEXT = (("status", "wizard.status.command"), ("failover-test", "wizard.failover"))
 
-    for action in build_parser()._subparsers._group_actions:       # argparse's, not Textual's
-        if command in getattr(action, "choices", {}):
-            return True
-    return False
+
+def shell_next() -> list[str]:
+    """The follow-up commands this zabbix-ha has (the screen names only commands that exist)."""
+    from screens.later import available
+
+    return [command for command, module in SHELL_NEXT if available(module)]
 
 
 class InstallScreen(StepScreen):
@@ -130,7 +131,6 @@ class InstallScreen(StepScreen):
         self.started = 0.0
         self.failure = None              # the first StepFinished that failed
         self.summary = None              # InstallFinished
-        self.aborted = False
         self.after_run: list[Callable[[], None]] = []
         self.asking = False
         self._previewed = ""             # the answers the preview was built from
@@ -241,7 +241,6 @@ class InstallScreen(StepScreen):
         key, known_hosts = ssh_login(app)
         login = Login(key, known_hosts, list(app.accepted_host_keys), sorted(app.forced))
         self.stop = threading.Event()
-        self.aborted = False
         self.failure = self.summary = None
         self._set_rows({n: [(s.id, s.title) for s in plan.for_node(n)]
                         for n in dict.fromkeys(s.node for s in plan.steps)})
@@ -389,7 +388,7 @@ class InstallScreen(StepScreen):
             lines = [_("Installed in {time}: {changed} step(s) changed something, {done} were already "
                        "in place.").format(time=took, changed=summary.changed, done=done),
                      _("Next: the failover test (Next ▶) moves the services to the other node and back.")]
-            shell = [c for c in ("status", "failover-test") if cli_has(c)]
+            shell = shell_next()
             if shell:
                 lines.append(_("From a shell: {commands}").format(
                     commands="; ".join(f"zabbix-ha {c} --answers {self.app.answers_out}" for c in shell)))
@@ -514,7 +513,6 @@ class InstallScreen(StepScreen):
                 return
             if then is not None:
                 self.after_run.append(then)
-            self.aborted = True
             self.stop.set()
             if self.phase == "running":
                 self._phase("stopping")

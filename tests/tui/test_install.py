@@ -200,7 +200,7 @@ async def test_yes_runs_both_nodes_and_ends_with_a_summary(install_app, example_
                                     f"{N1}:final.frontend": "done", f"{N1}:final.api": "changed"}
         result = text(app, "#result")
         assert "5 step(s) changed something, 3 were already in place" in result
-        assert "failover test" in result
+        assert "failover test" in result and "zabbix-ha status --answers" in result
         assert "Setting up zabbix-server-mysql" in "\n".join(str(line.text) for line in
                                                               screen.query_one("#log").lines)
         assert app.focused.id == "next"
