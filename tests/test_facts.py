@@ -41,6 +41,8 @@ def test_debian12_host(host):
     assert host.clock_offset is not None and abs(host.clock_offset) < 1
     vda = host.device("/dev/vda")
     assert (vda.type, vda.size, vda.mountpoints, vda.parent) == ("disk", 274877906944, ("/",), None)
+    assert host.default_routes == {"inet": (fp.Route("192.0.2.1", "eth0"),), "inet6": (fp.Route("fd00::1", "eth0"),)}
+    assert fp.parse_default_routes("[]\n") == ()
     eth0 = host.interface("eth0")
     assert eth0.mtu == 1400 and eth0.up
     assert [(a.address, a.prefix) for a in eth0.addresses if a.family == "inet"] == [("192.0.2.2", 24)]

@@ -13,6 +13,7 @@ import pytest
 
 from tests.preflight import factory
 from wizard.preflight import checks as preflight
+from wizard.preflight import parse as preflight_parse
 from wizard.preflight.parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
 from wizard.preflight.checks import Finding, check, drbd_meta_bytes, meta_needed
 from wizard.preflight.probes import AddressUse, ReachResult
@@ -167,6 +168,8 @@ CASES = [
     ("package-source-unknown", "warning", None, lambda w: setattr(w.probes, "sources", []), {}),
     ("force-unmatched", "warning", None, lambda w: setattr(w, "forced", {"wipe-disk:zbx-node3:/dev/vdb"}),
      {"force": "wipe-disk:zbx-node3:/dev/vdb"}),
+    ("default-route-missing", "error", N1, lambda w: w.node(N1, default_routes={"inet": (), "inet6": ()}),
+     {"family": "inet"}),
     ("internal-meta-usable", "info", N1, lambda w: (
         setattr(w.spec.storage, "meta_disk_mode", "internal"),
         [setattr(d, "meta_disk", None) for d in w.spec.storage.nodes]), {}),
@@ -299,3 +302,14 @@ def test_a_rerun_still_guards_a_disk_that_is_not_this_clusters():
     w.device(N1, "/dev/vdb", fstype="xfs")
     w.state(N1, zabbix_ha_spec=True, drbd_resources=("other",))
     assert "disk-signature" in {f.code for f in w.run() if f.severity == "error"}
+
+
+def test_default_route_of_the_source_address_family_is_what_counts():
+    """notes/lab.md Part D.2: IPsrcaddr failed "no matching route exists" on nodes without one."""
+    w = World()
+    route = preflight_parse.Route("192.168.10.1", "eth0")
+    w.node(N1, default_routes={"inet": (route,), "inet6": ()})
+    w.node(N2, default_routes={"inet": (route,)})
+    assert [f for f in w.run() if f.code == "default-route-missing"] == []
+    w.node(N2, default_routes={"inet": (), "inet6": (preflight_parse.Route("fd00::1", "eth0"),)})
+    assert [(f.node, f.payload["family"]) for f in w.run() if f.code == "default-route-missing"] == [(N2, "inet")]

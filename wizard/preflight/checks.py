@@ -472,6 +472,27 @@ def _vip(ctx: Context):
 
 
 @check_fn
+def _default_route(ctx: Context):
+    """The CIB's IPsrcaddr resource rewrites the source address of the default
+    route (its destination 0.0.0.0/0); without one it fails "no matching route
+    exists" and the whole group stops (notes/lab.md Part D.2)."""
+    source = ctx.spec.services.effective_source
+    family = "inet6" if ":" in source else "inet"
+    for _, name, f in ctx.pairs():
+        routes = f.default_routes.get(family)
+        if routes is None:          # not read: facts-incomplete says why
+            continue
+        if not routes:
+            version = "IPv6" if family == "inet6" else "IPv4"
+            yield _f("default-route-missing", "error", name,
+                     f"{name} has no {version} default route: the cluster sends Zabbix's checks from "
+                     f"{source} by rewriting the default route's source address (IPsrcaddr), "
+                     "which fails without one",
+                     f"add a default route on {name} (`ip route add default via GATEWAY`) and make it "
+                     "permanent in the node's network configuration", family=family, source=source)
+
+
+@check_fn
 def _ports(ctx: Context):
     wanted: dict[tuple[str, int], str] = {}
     for li in range(len(ctx.spec.links)):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from wizard.preflight import parse as fp
 from wizard.preflight.parse import (Address, BlockDevice, DrbdInfo, ExistingState, Interface, Listener,  # noqa: F401
-                                OsInfo, TimeSync)
+                                OsInfo, Route, TimeSync)
 
 LSBLK_COLUMNS = "NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINTS,PKNAME,RO,PTTYPE,UUID,LABEL"
 # Bounds, not expectations: a healthy node answers the whole batch in about a
@@ -52,6 +52,9 @@ BASE_COMMANDS: dict[str, list[str]] = {
     "proc-drbd": ["cat", "/proc/drbd"],
     "lsblk": ["lsblk", "-J", "-b", "-o", LSBLK_COLUMNS],
     "ip-addr": ["ip", "-j", "addr"],
+    # IPsrcaddr rewrites the source of the default route: one must exist.
+    "ip-route": ["ip", "-j", "route", "show", "default"],
+    "ip-route6": ["ip", "-j", "-6", "route", "show", "default"],
     "meminfo": ["cat", "/proc/meminfo"],
     "nproc": ["nproc"],
     "timedatectl": ["timedatectl", "show"],
@@ -82,6 +85,8 @@ class NodeFacts:
     drbd: DrbdInfo = field(default_factory=DrbdInfo)
     block_devices: list[BlockDevice] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
+    # "inet"/"inet6" -> default routes; a family is absent when it was not read.
+    default_routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
     memory_mib: int = 0
     cpus: int = 0
     time: TimeSync = field(default_factory=TimeSync)
@@ -154,6 +159,10 @@ def facts_from_raw(node: str, raw: dict[str, Raw]) -> NodeFacts:
                       loaded_version=proc[0], minors=proc[1])
     f.block_devices = parse("lsblk", lambda r: fp.parse_lsblk(r.stdout)) or []
     f.interfaces = parse("ip-addr", lambda r: fp.parse_ip_addr(r.stdout)) or []
+    for key, family in (("ip-route", "inet"), ("ip-route6", "inet6")):
+        routes = parse(key, lambda r: fp.parse_default_routes(r.stdout))
+        if routes is not None:
+            f.default_routes[family] = routes
     f.memory_mib = parse("meminfo", lambda r: fp.parse_meminfo(r.stdout)) or 0
     f.cpus = parse("nproc", lambda r: int(r.stdout.strip())) or 0
     f.time = parse("timedatectl", lambda r: fp.parse_timedatectl(r.stdout, r.rc), need_rc0=False) or TimeSync()

@@ -123,6 +123,13 @@ class Interface:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A default route: `ip -j route show default`."""
+    gateway: str
+    dev: str
+
+
+@dataclass(frozen=True)
 class TimeSync:
     known: bool = False             # False: timedatectl unavailable (no systemd/dbus)
     ntp_enabled: bool | None = None
@@ -284,6 +291,15 @@ def parse_ip_addr(text: str) -> list[Interface]:
                              up="UP" in flags and "LOWER_UP" in flags, flags=flags,
                              mac=item.get("address") or "", addresses=addrs, kind=item.get("link_type") or ""))
     return out
+
+
+def parse_default_routes(text: str) -> tuple[Route, ...]:
+    """`ip -j [-6] route show default` -> its default routes ("[]" when there is none)."""
+    try:
+        data = json.loads(text or "[]")
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"`ip -j route` output is not JSON: {exc}") from None
+    return tuple(Route(r.get("gateway", ""), r.get("dev", "")) for r in data if r.get("dst") == "default")
 
 
 def parse_meminfo(text: str) -> int:
