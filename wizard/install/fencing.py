@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from wizard.install.drbd import guard
 from wizard.install.step import Context, Step, StepFailed
+from wizard.render import sbd_create_argv, sbd_watchdog_module
 
 WATCHDOG_LOAD = "/etc/modules-load.d/zabbix-ha-watchdog.conf"
-DEFAULT_WATCHDOG_MODULE = "softdog"
 
 
 def _verify_ipmi(ctx: Context) -> None:
@@ -32,10 +32,6 @@ def _verify_ipmi(ctx: Context) -> None:
 
 
 def watchdog_module(ctx: Context) -> str:
-    try:
-        from wizard.render import sbd_watchdog_module
-    except ImportError:
-        return DEFAULT_WATCHDOG_MODULE
     return sbd_watchdog_module(ctx.spec)
 
 
@@ -69,7 +65,8 @@ def _sbd_destroys(ctx: Context) -> str:
 def _sbd_create(ctx: Context) -> str:
     dev = _sbd_device(ctx)
     guard(ctx, dev, "initialising SBD")
-    ctx.run(["sbd", "-d", dev, "create"], timeout=120)
+    # Watchdog and msgwait timeouts as /etc/default/sbd and the CIB's stonith-timeout assume.
+    ctx.run(sbd_create_argv(ctx.spec), timeout=120)
     return f"SBD header written to {dev}"
 
 
