@@ -121,6 +121,13 @@ class InstallScreen(StepScreen):
             super().__init__()
             self.event = event
 
+    class Closed(Message):
+        """The run is over and its session closed (lock released); what is left to say."""
+
+        def __init__(self, note: str, error: str, journal: str) -> None:
+            super().__init__()
+            self.note, self.error, self.journal = note, error, journal
+
     def __init__(self) -> None:
         super().__init__()
         self.phase = "idle"              # idle, connecting, confirming, running, stopping, finished
@@ -308,15 +315,28 @@ class InstallScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="install")
     def _run(self, session) -> None:
+        note = error = ""
         try:
             _summary, _record, note = session.run(stop=self.stop)
         except Exception as exc:       # the runner reports step failures itself; this is a bug
-            self.app.call_from_thread(self._broken, str(exc))
-            return
+            error = str(exc)
         finally:
-            session.close()
-        if note:
-            self.app.call_from_thread(self._log, Text(note, style="yellow"))
+            session.close()            # releases the nodes and the single-install lock
+        journal = session.journal.path if session.journal is not None else None
+        # Posted after the runner's last event from this same thread, so it is handled after it.
+        self.post_message(self.Closed(note, error, str(journal) if journal else ""))
+
+    @on(Closed)
+    def _closed(self, message: Closed) -> None:
+        if message.error:
+            self._broken(message.error)
+            return
+        if message.note:
+            self._log(Text(message.note, style="yellow"))
+        if message.journal:
+            self._log(Text(_("Journal of every command (secrets masked): {path}").format(path=message.journal),
+                           style="dim"))
+        self._run_after()
 
     def _broken(self, error: str) -> None:
         self._phase("idle")
@@ -375,7 +395,6 @@ class InstallScreen(StepScreen):
         self._phase("finished")
         self.refresh_progress()
         self._show_result()
-        self._run_after()
 
     def _show_result(self) -> None:
         summary = self.summary

@@ -39,8 +39,10 @@ class Clock:
 class Fake:
     """Builds the plan and the sessions; records what ran."""
 
-    def __init__(self, spec, *, fail_once: bool = False, gate: threading.Event | None = None) -> None:
+    def __init__(self, spec, *, fail_once: bool = False, gate: threading.Event | None = None,
+                 journal: Path | None = None) -> None:
         self.spec = spec
+        self.journal = journal
         self.applied: list[str] = []
         self.opened = 0
         self.fail_once = fail_once
@@ -93,7 +95,7 @@ class Fake:
 
     def open(self, spec, secrets, plan, on_event, login) -> Session:
         self.opened += 1
-        journal = Journal(secrets.values())
+        journal = Journal(secrets.values(), path=self.journal)
         executors = {n: RecordingExecutor(n, journal=journal) for n in (N1, N2)}
         shared = Shared()
         contexts = {n: Context(spec, secrets, n, executors, {}, shared, on_event) for n in (N1, N2)}
@@ -120,6 +122,10 @@ async def until(pilot, condition, limit: int = 400) -> None:
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
+
+
+def log_text(screen) -> str:
+    return "\n".join(str(line.text) for line in screen.query_one("#log").lines)
 
 
 def statuses(screen) -> dict[str, str]:
@@ -183,8 +189,8 @@ async def test_a_wrong_word_or_escape_runs_nothing(install_app, example_spec):
         assert not app.screen.query_one("#start").disabled and app.screen.query_one("#start").display
 
 
-async def test_yes_runs_both_nodes_and_ends_with_a_summary(install_app, example_spec):
-    fake = Fake(example_spec)
+async def test_yes_runs_both_nodes_and_ends_with_a_summary(install_app, example_spec, tmp_path):
+    fake = Fake(example_spec, journal=tmp_path / "journal.jsonl")
     app = install_app(fake)
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
@@ -201,8 +207,9 @@ async def test_yes_runs_both_nodes_and_ends_with_a_summary(install_app, example_
         result = text(app, "#result")
         assert "5 step(s) changed something, 3 were already in place" in result
         assert "failover test" in result and "zabbix-ha status --answers" in result
-        assert "Setting up zabbix-server-mysql" in "\n".join(str(line.text) for line in
-                                                              screen.query_one("#log").lines)
+        await until(pilot, lambda: "Journal of every command" in log_text(screen))
+        assert "Setting up zabbix-server-mysql" in log_text(screen)
+        assert str(tmp_path / "journal.jsonl") in log_text(screen).replace("\n", "")
         assert app.focused.id == "next"
         await pilot.press("ctrl+n")
         assert app.screen.name == "failover"
@@ -233,8 +240,7 @@ async def test_a_failing_step_shows_its_message_and_fix_and_later_steps_are_not_
         assert "did not answer through the VIP" in result and "Fix: check that apache2 runs" in result
         assert "run Install again (Retry) to resume" in result
         assert statuses(screen)[f"{N1}:final.api"] == "skipped" and f"{N1}:api" not in fake.applied
-        log = "\n".join(str(line.text) for line in screen.query_one("#log").lines)
-        assert "curl: (7) Failed to connect" in log
+        assert "curl: (7) Failed to connect" in log_text(screen)
         assert str(screen.query_one("#start").label) == "Retry"
         # Retry (it has the focus) runs the whole plan again: every step checks first.
         assert app.focused.id == "start"
