@@ -169,6 +169,34 @@ async def test_the_real_plan_is_shown_without_contacting_the_nodes(tmp_path, exa
         assert app.screen.phase == "idle"
 
 
+async def test_without_a_clean_preflight_in_this_session_nothing_starts(tmp_path, example_spec):
+    fake = Fake(example_spec)
+    backend = fake.backend()
+    backend.ready = InstallBackend().ready             # the real gate: preflight must have passed
+    app = WizardApp(copy.deepcopy(example_spec), full_secrets(example_spec), answers_out=tmp_path / "a.yaml",
+                    start_at="install", install_backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await focus(pilot, "start")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "preflight" in text(app, "#run-status")  # "run preflight first", or no SSH key to run it with
+        assert fake.opened == 0 and app.screen.phase == "idle"
+
+
+async def test_missing_passwords_stop_it_before_connecting(tmp_path, example_spec):
+    from wizard.spec import Secrets
+
+    fake = Fake(example_spec)
+    app = WizardApp(copy.deepcopy(example_spec), Secrets(), answers_out=tmp_path / "a.yaml",
+                    start_at="install", install_backend=fake.backend())
+    async with app.run_test(size=SIZE) as pilot:
+        await focus(pilot, "start")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "needs every password" in text(app, "#run-status")
+        assert fake.opened == 0
+
+
 async def test_a_wrong_word_or_escape_runs_nothing(install_app, example_spec):
     fake = Fake(example_spec)
     app = install_app(fake)
