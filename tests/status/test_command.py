@@ -61,7 +61,8 @@ def test_json(nodes, capsys):
     assert [n["name"] for n in data["status"]["nodes"]] == list(NODES)
 
 
-def test_bad_input_exit_2(tmp_path, capsys):
+def test_bad_input_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(command, "applied_answers", lambda: str(tmp_path / "no-such-cluster.yaml"))
     assert cli.main(["status"]) == 2
     bad = tmp_path / "a.yaml"
     bad.write_text("format: 1\nname: x\n")
@@ -102,3 +103,15 @@ def test_judging_saved_outputs_end_to_end(tmp_path, capsys):
 
 def test_from_raw_without_outputs_is_bad_input(tmp_path, capsys):
     assert cli.main(["status", "--answers", EXAMPLE_ANSWERS_PATH, "--from-raw", str(tmp_path)]) == 2
+
+
+def test_on_a_node_the_applied_answers_are_the_default(monkeypatch, capsys):
+    from tests.status.conftest import DATA
+
+    monkeypatch.setattr(command, "applied_answers", lambda: EXAMPLE_ANSWERS_PATH)
+    assert cli.main(["status", "--from-raw", str(DATA / "local-cluster" / "healthy"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["status"]["view_from"] == "zbx-node1"
+
+
+def test_applied_answers_path():
+    assert command.applied_answers() == "/etc/zabbix-ha/cluster.yaml"

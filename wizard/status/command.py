@@ -1,9 +1,11 @@
 """`zabbix-ha status --answers F [--json]`: the cluster on one screen, each problem with its fix.
 
-Exit 0 healthy, 1 degraded (or a node not reached), 2 bad input. Connects
-the way `zabbix-ha install` does (wizard.install.command.connect_nodes, same
-options); a node that cannot be reached is reported as a problem, and the
-other node still tells what it sees. Changes nothing on the nodes.
+Without --answers, on a node, it reads the answers the install applied
+(/etc/zabbix-ha/cluster.yaml). Exit 0 healthy, 1 degraded (or a node not
+reached), 2 bad input. Connects the way `zabbix-ha install` does
+(wizard.install.command.connect_nodes, same options); a node that cannot be
+reached is reported as a problem, and the other node still tells what it
+sees. Changes nothing on the nodes.
 """
 
 from __future__ import annotations
@@ -92,6 +94,14 @@ def load_raw(directory: str, nodes) -> dict:
     return out
 
 
+def applied_answers() -> str:
+    """Where the install keeps the applied answers on each node (wizard.install.final)."""
+    from wizard.install.final import ANSWERS
+    from wizard.platforms import Paths
+
+    return f"{Paths().state_dir}/{ANSWERS}"
+
+
 def run(args) -> int:
     from wizard.install.command import _inputs
     from wizard.journal import Journal
@@ -100,6 +110,11 @@ def run(args) -> int:
     from wizard.status.model import Expect, status_from_raw
     from wizard.status.view import as_json, format_screen
 
+    if not getattr(args, "answers", None):
+        from pathlib import Path
+
+        if Path(applied_answers()).is_file():      # on a node: the answers the install applied
+            args.answers = applied_answers()
     spec, _ = _inputs(args, need_secrets=False)
     expect = Expect.from_spec(spec)
     if args.from_raw:
