@@ -106,7 +106,12 @@ MONITOR_DB_USER = "zha_monitor"
 MONITOR_OS_GROUP = MONITOR_DB_USER
 MONITOR_TABLE = "dbversion"
 MONITOR_INTERVAL_S = 20
-MONITOR_TIMEOUT_S = 30
+MONITOR_TIMEOUT_S = 60
+# Every other monitor's bound. A timeout is a failure Pacemaker recovers from
+# by restarting the resource (or moving the group), so it must not be hit by a
+# slow but healthy node: DRBD's 20 s monitor timed out on a busy emulated node
+# right after the first promotion (measured on the lab).
+CHECK_TIMEOUT_S = 60
 # Zabbix 6.0 knows MariaDB up to 10.10; Debian 12 ships 10.11 and Zabbix then
 # refuses to start (measured) unless told to accept it.
 ZABBIX_MAX_MARIADB = {"6.0": (10, 10), "7.0": (11, 4)}
@@ -351,6 +356,7 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
         "monitor_table": monitor_table(spec),
         "monitor_interval": f"{MONITOR_INTERVAL_S}s",
         "monitor_timeout": f"{MONITOR_TIMEOUT_S}s",
+        "check_timeout": f"{CHECK_TIMEOUT_S}s",
         # Passive checks arrive from 127.0.0.1 (the frontend's, zabbix_get),
         # the VIP, or the source address (SourceIP applies to 127.0.0.1 too).
         "agent_servers": list(dict.fromkeys(["127.0.0.1", spec.services.vip, source])),

@@ -137,6 +137,14 @@ def _verify_started(ctx: Context) -> None:
     members = group_members(ctx)
     preferred = ctx.spec.preferred_node
     drbd = f"drbd-{ctx.spec.storage.resource}"
+    before = cluster_status(ctx)
+    left = failures(before) if before is not None else []
+    if left:
+        # Failures recorded before this run: running the install again is the
+        # administrator's "fixed it, try again", so they are cleared once.
+        # A failure during this run still stops the install.
+        ctx.say("clearing failures left from before: " + "; ".join(left))
+        ctx.run(["crm_resource", "--cleanup"], timeout=120)
 
     def probe():
         root = cluster_status(ctx)
