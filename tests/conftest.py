@@ -29,3 +29,22 @@ def secrets():
         zabbix_admin_password=Secret("admin-pass-3"),
         ipmi={"zbx-node1": Secret("bmc-one-pass"), "zbx-node2": Secret("bmc-two-pass")},
     )
+
+
+# The install end to end on the VM lab (tests/lab/test_vm_install.py) runs
+# only when asked for: `./test.sh --install-e2e tests/lab/test_vm_install.py`.
+# It is not yet proven to fit CI's time budget on this machine (see the issue
+# note); until it is, it is deselected (reported as such), never skipped.
+def pytest_addoption(parser):
+    parser.addoption("--install-e2e", action="store_true",
+                     help="also run the whole install end to end on the VM lab (install_e2e marker)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--install-e2e"):
+        return
+    chosen = [i for i in items if i.get_closest_marker("install_e2e") is None]
+    dropped = [i for i in items if i.get_closest_marker("install_e2e") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = chosen

@@ -299,3 +299,15 @@ def test_sbd_complete_in_the_files(spec):
     devices = cib.findall(".//primitive[@class='stonith']")
     assert [d.get("type") for d in devices] == ["fence_sbd"]
     assert devices[0].find(".//nvpair[@name='devices']").get("value") == spec.fencing.sbd_device
+
+
+def test_no_cluster_operation_is_bounded_below_a_minute(spec, secrets):
+    """A timed-out operation is a failure Pacemaker acts on; on the lab, 20 s monitors and
+    the default 20 s start of an address failed the install while the node was merely slow."""
+    tree = render(spec, secrets)
+    root = ET.fromstring(_files(tree)["cib"].text)
+    default = root.find(".//op_defaults//nvpair[@name='timeout']")
+    assert default is not None and int(default.get("value").rstrip("s")) >= 60
+    for op in root.iter("op"):
+        if op.get("timeout"):
+            assert int(op.get("timeout").rstrip("s")) >= 60, op.attrib

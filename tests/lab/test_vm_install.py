@@ -1,0 +1,206 @@
+"""The install, end to end, the way an administrator runs it: the one-file binary
+on node1 of the VM lab (real DRBD 8.4), node2 reached over SSH with the login
+the product sets up itself.
+
+One installed cluster serves every test in this module (an install costs
+minutes under emulation), in this order: the install is killed mid-way (in
+the database import, after DRBD is up, before the CIB) and run again, which
+resumes; then everything is checked from outside the nodes, through the VIP;
+then a second install changes nothing and restarts nothing; last, node2 is
+fenced for real through Pacemaker (IPMI via the lab's BMC) and rejoins.
+
+The nodes' image already holds the packages (CI's time budget); the
+package step still checks and verifies them. `benchmarks/install.py` runs
+the whole install from bare nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.binary.conftest import binary  # noqa: F401  (the one-file binary, built once per session)
+from tests.lab.conftest import _lab_manager, lab  # noqa: F401  (the lab fixtures; one lab per process)
+from wizard.lab.paths import ANSWERS_FILE, KNOWN_HOSTS, ROOT_PASSWORD_FILE, SECRETS_FILE
+from wizard.lab.ssh import ssh_argv
+
+pytestmark = [pytest.mark.lab_vm_preinstalled, pytest.mark.binary, pytest.mark.install_e2e]
+
+HOME = "/root/zha"
+BIN = "/usr/local/sbin/zabbix-ha"
+INSTALL = f"{BIN} install --answers {HOME}/answers.yaml --secrets {HOME}/secrets.yaml --yes"
+INSTALL_TIMEOUT = 3600
+# Where the first run is killed: while the Zabbix schema is imported.
+KILL_AT = re.compile(r"importing .*images")
+
+
+def put(lab, node: str, data: bytes, path: str, mode: int) -> None:
+    script = (f"mkdir -p {shlex.quote(str(Path(path).parent))} && umask 077 && cat > {shlex.quote(path)}.part"
+              f" && chmod {mode:o} {shlex.quote(path)}.part && mv {shlex.quote(path)}.part {shlex.quote(path)}")
+    subprocess.run(ssh_argv(lab.address(node), ["sh", "-c", script]), input=data, capture_output=True,
+                   timeout=600, check=True)
+
+
+def on(lab, node: str, command: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    return lab.ssh(node, command, timeout=timeout, check=check)
+
+
+def fingerprint(address: str) -> str:
+    line = next(l for l in KNOWN_HOSTS.read_text().splitlines() if l.split()[0] == address)
+    res = subprocess.run(["ssh-keygen", "-lf", "-"], input=line, capture_output=True, text=True, check=True)
+    return res.stdout.split()[1]
+
+
+def wait(what: str, probe, timeout: float, interval: float = 5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"{what}: not within {timeout:.0f} s")
+
+
+def crm_status(lab, node: str = "node1") -> ET.Element:
+    return ET.fromstring(on(lab, node, "crm_mon -1 --output-as=xml").stdout)
+
+
+def pids(lab) -> dict[str, str]:
+    """The processes an idle rerun must leave alone, per node."""
+    out = {}
+    for node in ("node1", "node2"):
+        for proc in ("corosync", "pacemakerd", "mariadbd", "apache2", "zabbix_server", "zabbix_agentd"):
+            res = on(lab, node, f"pgrep -o -x {proc} || true")
+            out[f"{node}:{proc}"] = res.stdout.strip()
+    return out
+
+
+def api(lab, method: str, params, auth: str | None = None) -> dict:
+    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
+    if auth:
+        body["auth"] = auth
+    out = lab.host_run(["curl", "-sS", "--max-time", "30", "-H", "Content-Type: application/json-rpc",
+                        "--data-binary", "@-", f"http://{lab.layout.vip}/api_jsonrpc.php"],
+                       input=json.dumps(body), timeout=60)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def cluster(lab, binary):
+    """Binary, answers and secrets on node1; login to node2; install killed mid-way, then resumed."""
+    put(lab, "node1", binary.path.read_bytes(), BIN, 0o755)
+    put(lab, "node1", ANSWERS_FILE.read_bytes(), f"{HOME}/answers.yaml", 0o644)
+    put(lab, "node1", SECRETS_FILE.read_bytes(), f"{HOME}/secrets.yaml", 0o600)
+    put(lab, "node1", ROOT_PASSWORD_FILE.read_bytes(), f"{HOME}/node2-password", 0o600)
+    fp = fingerprint(lab.address("node2"))
+    login = on(lab, "node1", f"{BIN} login --answers {HOME}/answers.yaml --password-file {HOME}/node2-password "
+                             f"--accept-host-key {fp}", timeout=300)
+    assert "node2" in login.stdout, login.stdout + login.stderr
+
+    # First run, killed in the database import.
+    on(lab, "node1", f"setsid sh -c '{INSTALL} > {HOME}/install-1.log 2>&1; echo $? > {HOME}/install-1.rc' "
+                     "</dev/null >/dev/null 2>&1 &")
+    log = wait("the first install reaching the schema import",
+               lambda: (lambda t: t if KILL_AT.search(t) or "STOPPED" in t else "")(
+                   on(lab, "node1", f"cat {HOME}/install-1.log").stdout), timeout=INSTALL_TIMEOUT, interval=5)
+    assert KILL_AT.search(log), f"the first install ended before the import:\n{log}"
+    on(lab, "node1", "pkill -KILL -f 'zabbix-ha install' ; true")
+    wait("the killed install to be gone",
+         lambda: on(lab, "node1", "pgrep -f 'zabbix-ha install'", check=False).returncode == 1, timeout=60, interval=1)
+    before_resume = on(lab, "node1", f"cat {HOME}/install-1.log").stdout
+
+    # Second run: resumes and finishes.
+    resumed = on(lab, "node1", f"{INSTALL} 2>&1", timeout=INSTALL_TIMEOUT, check=False)
+    assert resumed.returncode == 0, resumed.stdout[-6000:]
+    end = float(on(lab, "node1", "date +%s").stdout)
+    secrets = yaml.safe_load(SECRETS_FILE.read_text())
+    return {"first": before_resume, "resumed": resumed.stdout, "end": end, "secrets": secrets}
+
+
+def test_the_killed_install_resumed_where_it_stopped(cluster):
+    first, resumed = cluster["first"], cluster["resumed"]
+    assert "CHANGED DRBD resource up" in first          # DRBD was up when it was killed
+    assert "Cluster configuration (CIB)" not in first    # and the CIB not yet applied
+    # The resumed run found the earlier work in place ...
+    for title in ("Install the packages", "DRBD metadata", "DRBD resource up", "Corosync authkey on both nodes"):
+        assert re.search(rf"node1\s+ok\s+{re.escape(title)}", resumed), title
+    # ... redid the unfinished import, and went on to the end.
+    assert re.search(r"node1\s+CHANGED Zabbix database, schema and Admin password", resumed)
+    assert re.search(r"node1\s+CHANGED Cluster configuration \(CIB\)", resumed)
+    assert "install finished" in resumed
+
+
+def test_frontend_serves_its_login_page_through_the_vip(lab, cluster):
+    res = lab.host_run(["curl", "-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code} %{url_effective}",
+                        f"http://{lab.layout.vip}/"], timeout=60)
+    body, _, status = res.stdout.rpartition("\n")
+    assert status.split()[0] == "200", status
+    assert "setup.php" not in status and 'name="password"' in body
+
+
+def test_api_logs_in_as_admin_with_the_chosen_password_only(lab, cluster):
+    version = api(lab, "apiinfo.version", [])
+    assert version["result"].startswith("6.0.")
+    ok = api(lab, "user.login", {"username": "Admin", "password": cluster["secrets"]["zabbix_admin_password"]})
+    assert len(ok.get("result", "")) >= 32, ok
+    default = api(lab, "user.login", {"username": "Admin", "password": "zabbix"})
+    assert "error" in default and "result" not in default
+    api(lab, "user.logout", [], auth=ok["result"])
+
+
+def test_zabbix_server_collects_data(lab, cluster):
+    token = api(lab, "user.login", {"username": "Admin", "password": cluster["secrets"]["zabbix_admin_password"]})["result"]
+
+    def fresh_ping():
+        items = api(lab, "item.get", {"host": "Zabbix server", "search": {"key_": "agent.ping"},
+                                      "output": ["key_", "lastclock", "lastvalue"]}, auth=token)["result"]
+        ping = [i for i in items if i["key_"] == "agent.ping"]
+        return ping and int(ping[0]["lastclock"]) > cluster["end"] and ping[0]["lastvalue"] == "1"
+    wait("a fresh agent.ping value of the 'Zabbix server' host", fresh_ping, timeout=600, interval=15)
+
+
+def test_drbd_cluster_and_links_are_healthy(lab, cluster):
+    proc = on(lab, "node1", "cat /proc/drbd").stdout
+    assert re.search(r"cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate", proc), proc
+    root = crm_status(lab)
+    assert {n.get("name") for n in root.iter("node") if n.get("online") == "true"} == {"node1", "node2"}
+    assert list(root.iter("failure")) == []
+    for res in root.find("resources").iter("resource"):
+        if res.get("id").startswith("zabbix-"):
+            assert res.get("role") == "Started" and [n.get("name") for n in res.iter("node")] == ["node1"], res.attrib
+    for node in ("node1", "node2"):
+        links = on(lab, node, "corosync-cfgtool -s").stdout
+        assert links.count("LINK ID") == 2 and "disconnected" not in links, links
+
+
+def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
+    before = pids(lab)
+    assert all(before[f"node1:{p}"] for p in ("mariadbd", "apache2", "zabbix_server")), before
+    rerun = on(lab, "node1", f"{INSTALL} 2>&1", timeout=INSTALL_TIMEOUT, check=False)
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    assert "0 step(s) changed something" in rerun.stdout, rerun.stdout[-4000:]
+    assert "CHANGED" not in rerun.stdout
+    assert pids(lab) == before
+
+
+def test_fencing_node2_through_pacemaker_and_it_rejoins(lab, cluster):
+    on(lab, "node1", "stonith_admin --reboot node2 --timeout 240", timeout=300)
+    # The cluster saw node2 go and come back; DRBD resyncs to UpToDate on both.
+    wait("node2 back online in the cluster",
+         lambda: "node2" in {n.get("name") for n in crm_status(lab).iter("node") if n.get("online") == "true"}
+         and lab.reachable("node2"), timeout=900, interval=10)
+    wait("DRBD UpToDate on both sides again",
+         lambda: "ds:UpToDate/UpToDate" in on(lab, "node1", "cat /proc/drbd").stdout, timeout=600, interval=5)
+    history = on(lab, "node1", "stonith_admin --history node2 --verbose", check=False).stdout
+    assert "reboot" in history and "successful" in history, history
+    root = crm_status(lab)
+    assert list(root.iter("failure")) == []
