@@ -42,6 +42,7 @@ def test_debian12_host(host):
     vda = host.device("/dev/vda")
     assert (vda.type, vda.size, vda.mountpoints, vda.parent) == ("disk", 274877906944, ("/",), None)
     assert host.default_routes == {"inet": (fp.Route("192.0.2.1", "eth0"),), "inet6": (fp.Route("fd00::1", "eth0"),)}
+
     assert fp.parse_default_routes("[]\n") == ()
     eth0 = host.interface("eth0")
     assert eth0.mtu == 1400 and eth0.up
@@ -230,3 +231,9 @@ def test_debian12_vm_lab_node_with_real_drbd(node, address, loaded):
     assert f.resolution == {"node1": ("10.213.0.11",), "node2": ("10.213.0.12",)}
     assert [(l.proto, l.port, l.process) for l in f.listeners] == [("tcp", 22, "sshd"), ("tcp", 22, "sshd")]
     assert f.state.service("corosync") == "inactive" and f.state.apt_uris == ("http://10.213.0.1:8080/debian",)
+
+
+def test_an_onlink_default_route_is_recognised():
+    """`ip -j route show default` of a Debian node whose ifupdown `gateway` line made the route."""
+    text = '[{"dst":"default","gateway":"10.213.0.1","dev":"eth0","flags":["onlink"]}]'
+    assert fp.parse_default_routes(text) == (fp.Route("10.213.0.1", "eth0", onlink=True),)

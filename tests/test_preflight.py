@@ -170,6 +170,9 @@ CASES = [
      {"force": "wipe-disk:zbx-node3:/dev/vdb"}),
     ("default-route-missing", "error", N1, lambda w: w.node(N1, default_routes={"inet": (), "inet6": ()}),
      {"family": "inet"}),
+    ("default-route-onlink", "error", N2, lambda w: w.node(N2, default_routes={
+        "inet": (preflight_parse.Route("192.168.10.1", "eth0", onlink=True),), "inet6": ()}),
+     {"gateway": "192.168.10.1", "dev": "eth0"}),
     ("internal-meta-usable", "info", N1, lambda w: (
         setattr(w.spec.storage, "meta_disk_mode", "internal"),
         [setattr(d, "meta_disk", None) for d in w.spec.storage.nodes]), {}),

@@ -28,6 +28,7 @@ def zabbix_ha(*argv: str, timeout: float = 600, input: str | None = None) -> sub
 def default_route_via_the_lab_host(lab, node: str) -> None:
     routes = json.loads(lab.ssh(node, ["ip", "-j", "route", "show", "default"]).stdout or "[]")
     assert [(r.get("gateway"), r.get("dev")) for r in routes] == [(lab.layout.host_address, NICS["mgmt"])]
+    assert all("onlink" not in r.get("flags", []) for r in routes), routes   # IPsrcaddr cannot change onlink routes
     # The lab host forwards nothing: the route leads nowhere beyond it.
     from wizard.lab import network
     assert network.host_forwarding() is False

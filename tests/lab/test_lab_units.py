@@ -34,8 +34,10 @@ def test_interfaces_file_has_static_addresses_and_a_default_route_via_the_lab_ho
     assert "address 10.213.0.11/24" in text and "address 10.213.2.11/24" in text
     # IPsrcaddr needs a route to rewrite: the default route, on eth0 only, via the lab host.
     stanzas = text.split("\niface ")[1:]
-    gateways = [s.split()[0] for s in stanzas if "    gateway " in s]
-    assert gateways == ["eth0"] and f"gateway {LAYOUT.host_address}" in text
+    routed = [s.split()[0] for s in stanzas if "default via" in s]
+    assert routed == ["eth0"] and f"up ip route replace default via {LAYOUT.host_address} dev eth0" in text
+    # Not ifupdown's `gateway`: it adds the route `onlink`, which IPsrcaddr cannot change.
+    assert "gateway" not in text.replace("the gateway is", "")
 
 
 def test_seed_tar_carries_modes_keys_and_root_password():

@@ -31,7 +31,11 @@ def interfaces_file(layout: Layout, node: str) -> str:
         out += ["", f"# {PURPOSE[net]}", f"auto {NICS[net]}", f"iface {NICS[net]} inet static",
                 f"    address {layout.node_address(net, node)}/{prefix}"]
         if net == "mgmt":
-            out.append(f"    gateway {layout.host_address}")
+            # Not `gateway`: ifupdown adds that route with `onlink`, and
+            # resource-agents 4.12's IPsrcaddr then fails ("Nexthop device
+            # required for onlink"; corosync/corosync#773). Preflight warns
+            # about such routes on real servers.
+            out.append(f"    up ip route replace default via {layout.host_address} dev {NICS[net]}")
     return "\n".join(out) + "\n"
 
 

@@ -490,6 +490,19 @@ def _default_route(ctx: Context):
                      "which fails without one",
                      f"add a default route on {name} (`ip route add default via GATEWAY`) and make it "
                      "permanent in the node's network configuration", family=family, source=source)
+        for route in routes:
+            if route.onlink:
+                # resource-agents 4.12's IPsrcaddr rebuilds the route without its
+                # device, and the kernel refuses `onlink` without one
+                # (corosync/corosync#773; measured on the lab).
+                yield _f("default-route-onlink", "error", name,
+                         f"{name}'s default route via {route.gateway} carries the onlink flag (ifupdown's "
+                         f"`gateway` line adds it); the source address resource (IPsrcaddr) cannot change such a "
+                         "route and fails with \"Nexthop device required for onlink\"",
+                         f"in /etc/network/interfaces on {name} replace `gateway {route.gateway}` by "
+                         f"`up ip route replace default via {route.gateway} dev {route.dev}`, then "
+                         f"`ip route replace default via {route.gateway} dev {route.dev}`",
+                         gateway=route.gateway, dev=route.dev)
 
 
 @check_fn

@@ -127,6 +127,7 @@ class Route:
     """A default route: `ip -j route show default`."""
     gateway: str
     dev: str
+    onlink: bool = False            # ifupdown's `gateway` adds the route with this flag
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,8 @@ def parse_default_routes(text: str) -> tuple[Route, ...]:
         data = json.loads(text or "[]")
     except json.JSONDecodeError as exc:
         raise ParseError(f"`ip -j route` output is not JSON: {exc}") from None
-    return tuple(Route(r.get("gateway", ""), r.get("dev", "")) for r in data if r.get("dst") == "default")
+    return tuple(Route(r.get("gateway", ""), r.get("dev", ""), "onlink" in (r.get("flags") or []))
+                 for r in data if r.get("dst") == "default")
 
 
 def parse_meminfo(text: str) -> int:
