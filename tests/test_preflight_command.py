@@ -102,20 +102,27 @@ def test_cli_bad_input_exit_codes(tmp_path, capsys):
     assert cli.main(["preflight", "--answers", str(bad)]) == 2
 
 
-def test_cli_unreachable_nodes_exit_1_with_json(tmp_path, capsys):
-    # Valid answers whose node names cannot resolve (.invalid, RFC 2606):
-    # the connection fails before any packet leaves this machine.
-    answers = tmp_path / "a.yaml"
-    from wizard.answers import save_answers
+def test_unreachable_nodes_are_errors_in_the_json(tmp_path):
+    # Node names that cannot resolve (.invalid, RFC 2606): the connection
+    # fails before any packet leaves this machine. The answers validator
+    # refuses names (see the next test), so collect() gets them directly.
     s = factory.spec()
     s.nodes[0].address, s.nodes[1].address = "node-a.invalid", "node-b.invalid"
-    s.services.vip = "172.16.1.10"
-    save_answers(s, answers)
-    rc = cli.main(["preflight", "--answers", str(answers), "--json", "--trust-dir", str(tmp_path / "t"),
-                   "--all-ssh"])
-    out = json.loads(capsys.readouterr().out)
-    assert rc == 1
+    findings, _facts, _journal, _timings = collect(s, None, _args(tmp_path, skip_source_probe=False))
+    out = json.loads(json.dumps({"findings": [f.as_dict() for f in findings]}))
     errors = [f for f in out["findings"] if f["severity"] == "error"]
     assert {f["code"] for f in errors} == {"ssh-unreachable"}
     assert {f["node"] for f in errors} == {"zbx-node1", "zbx-node2"}
     assert "node-a.invalid" in errors[0]["message"] + errors[1]["message"]
+
+
+def test_cli_refuses_a_host_name_as_node_address_exit_2(tmp_path, capsys):
+    answers = tmp_path / "a.yaml"
+    from wizard.answers import save_answers
+    s = factory.spec()
+    s.nodes[0].address = "node-a.invalid"
+    save_answers(s, answers)
+    rc = cli.main(["preflight", "--answers", str(answers), "--json", "--trust-dir", str(tmp_path / "t")])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == ""
+    assert "nodes[0].address" in captured.err and "services.vip" not in captured.err

@@ -23,6 +23,9 @@ from wizard.errors import UserError
 from wizard.spec import ClusterSpec, Secret, Secrets
 
 FORMAT_VERSION = 1
+# An answers or secrets file is a few KiB; anything this large is not one
+# (and /dev/zero never ends).
+MAX_FILE_BYTES = 1 << 20
 
 
 class AnswersError(UserError):
@@ -48,6 +51,11 @@ def to_data(obj: Any) -> Any:
 def from_data(cls: type, data: Any, path: str = "") -> Any:
     """Build `cls` from plain data, naming the path of any unknown key or bad type."""
     return _convert(cls, data, path)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _describe(tp: Any) -> str:
@@ -132,8 +140,11 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
             raise AnswersError(f"{_where(path)}: expected a whole number, got {value!r}", "write a number without quotes")
         return value
     if tp is str:
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-            raise AnswersError(f"{_where(path)}: expected text, got {value!r}", "write a value (quote it if needed)")
+        # Numbers are taken as written (a port-like name, a version); dates,
+        # sets, binary and the like are not text a person meant.
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise AnswersError(f"{_where(path)}: expected text, got {_short(value)}",
+                               "write a value (quote it if needed)")
         return str(value)
     raise TypeError(f"unsupported type {tp!r} at {path}")
 
@@ -141,20 +152,62 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
 # ---------------------------------------------------------------------------
 # files
 
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load without what an answers file never needs and a hostile one
+    abuses: a key given twice (YAML would keep the last silently) and
+    aliases (`*a`: a few lines can expand to millions of values)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not allowed here",
+                                                    event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                earlier = seen.get(key)
+            except TypeError:       # an unhashable key: the constructor reports it
+                break
+            if earlier is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first at line {earlier.line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
 def _read_yaml(path: Path, what: str) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise AnswersError(f"{what} {path} does not exist", "give the path of an existing file") from None
     except OSError as exc:
         raise AnswersError(f"{what} {path} cannot be read: {exc.strerror}", "check the path and permissions") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise AnswersError(f"{what} {path} is larger than {MAX_FILE_BYTES // 1024} KiB: not an answers file",
+                           "give the path of the YAML file zabbix-ha wrote")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AnswersError(f"{what} {path} is not UTF-8 text (byte {exc.start} is not)",
+                           "give the path of the YAML file zabbix-ha wrote") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise AnswersError(f"{what} {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
                            "fix the YAML syntax (indentation, colons, quotes)") from None
+    except RecursionError:
+        raise AnswersError(f"{what} {path} is nested too deeply to be an answers file",
+                           "give the path of the YAML file zabbix-ha wrote") from None
     if not isinstance(data, dict):
         raise AnswersError(f"{what} {path} does not hold a mapping", "the file must be `key: value` YAML")
     return data
@@ -165,7 +218,8 @@ def _check_format(data: dict, path: Path, what: str) -> None:
     if version is None:
         raise AnswersError(f"{what} {path}: format: required key is missing",
                            f"add `format: {FORMAT_VERSION}` as the first line")
-    if version != FORMAT_VERSION:
+    # `format: true` equals 1 in Python; only the number itself is a version.
+    if type(version) is not int or version != FORMAT_VERSION:
         raise AnswersError(f"{what} {path}: format: version {version!r} is not supported",
                            f"this zabbix-ha reads format {FORMAT_VERSION}; use a matching zabbix-ha")
 

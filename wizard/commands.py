@@ -50,15 +50,32 @@ def _print_warnings(warnings) -> None:
         print(f"warning: {w}", file=sys.stderr)
 
 
-def write_tree(tree, out: Path) -> list[Path]:
+def check_out_dir(out: Path, option: str = "--out") -> None:
+    """Refuse an output directory that cannot be one, before anything is rendered."""
+    from wizard.errors import UserError
+
+    for parent in (out, *out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{option} {out}: {parent} is a file, not a directory",
+                                f"give {option} a new or existing directory")
+            break
+
+
+def write_tree(tree, out: Path, option: str = "--out") -> list[Path]:
     """Write rendered files under out/<node>/<path> with their modes."""
     from wizard.answers import write_atomic
+    from wizard.errors import UserError
 
     written = []
     for node, files in tree.items():
         for path, rendered in files.items():
             target = out / node / path.lstrip("/")
-            write_atomic(target, rendered.text, rendered.mode)
+            try:
+                write_atomic(target, rendered.text, rendered.mode)
+            except OSError as exc:
+                raise UserError(f"{option} {out}: cannot write {target}: {exc.strerror}",
+                                f"give {option} a directory you can write to") from None
             written.append(target)
     return written
 
@@ -66,10 +83,11 @@ def write_tree(tree, out: Path) -> list[Path]:
 def cmd_render(args: argparse.Namespace) -> int:
     from wizard.render import render
 
+    out = Path(args.out)
+    check_out_dir(out)
     spec, secrets, warnings = load_inputs(args)
     _print_warnings(warnings)
     tree = render(spec, secrets)
-    out = Path(args.out)
     written = write_tree(tree, out)
     for node, files in tree.items():
         print(f"{node}: {len(files)} files in {out / node}")

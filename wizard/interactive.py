@@ -265,7 +265,11 @@ def run_unattended(args: argparse.Namespace, answers_out: Path | None = None, ou
             print(_("warning: {field}: {message} (fix: {fix})").format(field=p.field, message=p.message, fix=p.fix),
                   file=sys.stderr)
     target = Path(answers_out) if answers_out else default_answers_out()
-    written = save_all(spec, secrets, target)
+    try:
+        written = save_all(spec, secrets, target)
+    except OSError as exc:
+        raise UserError(_("cannot save the answers to {path}: {error}").format(path=target, error=exc.strerror),
+                        _("run it in a directory you can write to")) from None
     print(_("answers saved to {path}").format(path=written[0]), file=out)
     if len(written) > 1:
         print(_("secrets saved to {path} (mode 0600)").format(path=written[1]), file=out)

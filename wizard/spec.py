@@ -10,8 +10,11 @@ Secrets live apart, in `Secrets`, and never in the spec's plain data.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import posixpath
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -35,10 +38,13 @@ MAX_LINKS = 8
 COROSYNC_BASE_PORT = 5405      # knet link N listens on 5405 + N
 SERVICE_PORTS = {80: "Apache", 443: "Apache (TLS)", 3306: "MariaDB", 10051: "Zabbix server",
                  2224: "pcsd"}
-# Mount points that would hide a system directory.
-FORBIDDEN_MOUNTS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt",
-                    "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
-                    "/var/lib", "/var/log"}
+# The DRBD filesystem is mounted on a fresh directory. Anywhere inside these
+# trees it would hide (or be hidden by) what the system and its packages keep
+# there: /etc/zabbix, /var/lib/dpkg, /usr/lib ...
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
+                "/root", "/run", "/sbin", "/sys", "/tmp", "/usr", "/var")
+# Directories that may hold the mount point but may not be it.
+FORBIDDEN_MOUNTS = {"/", "/media", "/mnt", "/opt", "/srv"} | set(SYSTEM_TREES)
 
 
 @dataclass
@@ -236,16 +242,18 @@ class SpecError(UserError):
 # ---------------------------------------------------------------------------
 # validation
 
-_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+# Every pattern here is used with fullmatch (never match with ^...$: `$` also
+# matches before a trailing newline, so "zabbix\n" would pass).
+_HOSTNAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
 # The last label may not be all digits, so a mistyped IPv4 address
 # (192.168.10.300) is not taken for a host name.
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?!(.*\.)?[0-9]+$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
+_DNS_NAME = re.compile(r"(?=.{1,253}\Z)(?!(.*\.)?[0-9]+\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*",
                        re.IGNORECASE)
-_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_IDENT = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_NIC = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
-_RESOURCE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
+_CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_IDENT = re.compile(r"[A-Za-z0-9_]{1,64}")
+_NIC = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
+_RESOURCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
 
 
 class _Collector:
@@ -259,7 +267,35 @@ class _Collector:
         self.problems.append(Problem(field_path, code, message, fix, "warning"))
 
 
+def has_control(value: str) -> bool:
+    """Whether text holds a control character (C0, DEL, C1) or a Unicode line
+    or paragraph separator. One rule for every field and secret: a line break
+    in a value ends a line in whatever file or stdin the value is written to
+    (a fence agent reads `action=off` on the next line as a new option)."""
+    return any(unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029" for ch in value)
+
+
+def text_fields(obj: object, path: str = ""):
+    """(field path, value) for every string in a spec (or any dataclass tree),
+    with the paths validate() uses: `nodes[0].hostname`, `fencing.ipmi[1].user`."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from text_fields(getattr(obj, f.name), f"{path}.{f.name}" if path else f.name)
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from text_fields(item, f"{path}[{i}]")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from text_fields(key, f"{path} (key {key!r})")
+            yield from text_fields(item, f"{path}.{key}")
+    elif isinstance(obj, str):
+        yield path, obj
+
+
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # No scoped IPv6 (fe80::1%eth0): the zone would be pasted into files as text.
+    if not isinstance(value, str) or "%" in value:
+        return None
     try:
         return ipaddress.ip_address(value)
     except (ValueError, TypeError):
@@ -293,12 +329,39 @@ def _check_device(c: _Collector, path: str, value: str, what: str) -> bool:
         c.error(path, "invalid-device", f"{value!r} is not a block device path for the {what}",
                 "write the full device path, e.g. /dev/sdb1 or /dev/disk/by-id/...")
         return False
+    # Paths are judged in their normal form; a roundabout spelling
+    # (/dev/./sda6, /dev//sda6) would slip past every comparison below.
+    normal = posixpath.normpath(value)
+    if normal != value:
+        c.error(path, "device-not-normal", f"{value!r} is {normal} written in a roundabout way",
+                f"write {normal}")
+        return False
     return True
+
+
+# A partition's name -> its whole disk: sdb1 -> sdb, nvme0n1p2 -> nvme0n1,
+# by-id/...-part3 -> by-id/...
+_PARTITION = re.compile(r"(/dev/(?:[shv]d[a-z]+|xvd[a-z]+))[0-9]+"
+                        r"|(/dev/(?:nvme[0-9]+n[0-9]+|mmcblk[0-9]+|loop[0-9]+|md[0-9]+|nbd[0-9]+))p[0-9]+"
+                        r"|(/dev/disk/by-[a-z-]+/.+)-part[0-9]+")
+
+
+def whole_disk(device: str) -> str:
+    """The disk a partition is on (by its name); a whole disk is its own."""
+    m = _PARTITION.fullmatch(device)
+    return next((g for g in m.groups() if g), device) if m else device
+
+
+def devices_overlap(a: str, b: str) -> bool:
+    """Whether two device paths share blocks: the same device, or a disk and
+    one of its partitions. (Two partitions of one disk do not.)"""
+    return a == b or whole_disk(a) == b or whole_disk(b) == a
 
 
 def validate(spec: ClusterSpec) -> list[Problem]:
     """Every problem in the spec, errors and warnings, in field order."""
     c = _Collector()
+    _validate_text(c, spec)
     _validate_cluster(c, spec)
     _validate_nodes(c, spec)
     link_nets = _validate_links(c, spec)
@@ -322,8 +385,16 @@ def check(spec: ClusterSpec) -> list[Problem]:
     return problems
 
 
+def _validate_text(c: _Collector, spec: ClusterSpec) -> None:
+    """One rule for every text field: no control characters (see has_control)."""
+    for path, value in text_fields(spec):
+        if has_control(value):
+            c.error(path, "control-character", f"{value!r} contains a control character (line break, tab, NUL, escape)",
+                    "remove it: every answer is one line of printable text")
+
+
 def _validate_cluster(c: _Collector, spec: ClusterSpec) -> None:
-    if not isinstance(spec.name, str) or not _CLUSTER_NAME.match(spec.name):
+    if not isinstance(spec.name, str) or not _CLUSTER_NAME.fullmatch(spec.name):
         c.error("name", "invalid-cluster-name", f"cluster name {spec.name!r} is not valid",
                 "use 1-32 letters, digits, '-' or '_', starting with a letter or digit")
     if spec.platform not in PLATFORMS:
@@ -337,15 +408,22 @@ def _validate_nodes(c: _Collector, spec: ClusterSpec) -> None:
                 "list exactly two nodes")
     for i, node in enumerate(spec.nodes):
         p = f"nodes[{i}]"
-        if not isinstance(node.hostname, str) or not _HOSTNAME.match(node.hostname):
+        if not isinstance(node.hostname, str) or not _HOSTNAME.fullmatch(node.hostname):
             c.error(f"{p}.hostname", "invalid-hostname", f"{node.hostname!r} is not a valid short host name",
                     "use the node's short name (letters, digits, '-', at most 63, no dots), as `hostname -s` prints it")
-        if _ip(node.address) is None and not (isinstance(node.address, str) and _DNS_NAME.match(node.address)):
-            c.error(f"{p}.address", "invalid-address", f"{node.address!r} is neither an IP address nor a host name",
-                    "write the address the wizard reaches this node on by SSH")
-        elif _ip(node.address) is not None:
+        if _ip(node.address) is None and isinstance(node.address, str) and _DNS_NAME.fullmatch(node.address):
+            # The address goes into /etc/hosts and the Corosync nodelist,
+            # which need an address; resolving here would fix it to what
+            # this machine's resolver says today.
+            c.error(f"{p}.address", "address-is-name",
+                    f"{node.address!r} is a host name; the hosts file and the cluster need the node's IP address",
+                    f"write its IP address (`getent hosts {node.address}` prints it)")
+        elif _ip(node.address) is None:
+            c.error(f"{p}.address", "invalid-address", f"{node.address!r} is not an IP address",
+                    "write the IP address the wizard reaches this node on by SSH, e.g. 192.168.10.11")
+        else:
             _check_ip(c, f"{p}.address", node.address, "management address")
-        if not isinstance(node.ssh_user, str) or not _USER.match(node.ssh_user):
+        if not isinstance(node.ssh_user, str) or not _USER.fullmatch(node.ssh_user):
             c.error(f"{p}.ssh_user", "invalid-user", f"{node.ssh_user!r} is not a valid user name",
                     "use root or a sudo-capable login name")
         if not isinstance(node.ssh_port, int) or not 1 <= node.ssh_port <= 65535:
@@ -353,7 +431,7 @@ def _validate_nodes(c: _Collector, spec: ClusterSpec) -> None:
                     "use a port between 1 and 65535 (usually 22)")
     if len(spec.nodes) == 2:
         a, b = spec.nodes
-        if a.hostname.lower() == b.hostname.lower():
+        if str(a.hostname).lower() == str(b.hostname).lower():
             c.error("nodes[1].hostname", "duplicate-hostname", f"both nodes are named {a.hostname!r}",
                     "give each node its own host name")
         if a.address == b.address:
@@ -417,7 +495,7 @@ def _validate_links(c: _Collector, spec: ClusterSpec) -> list:
 
 def _validate_storage(c: _Collector, spec: ClusterSpec) -> None:
     s = spec.storage
-    if not isinstance(s.resource, str) or not _RESOURCE.match(s.resource):
+    if not isinstance(s.resource, str) or not _RESOURCE.fullmatch(s.resource):
         c.error("storage.resource", "invalid-resource", f"DRBD resource name {s.resource!r} is not valid",
                 "use letters, digits, '_', '-' or '.', e.g. r0")
     if len(s.nodes) != 2:
@@ -449,6 +527,12 @@ def _validate_storage(c: _Collector, spec: ClusterSpec) -> None:
                 c.error(f"{p}.meta_disk", "meta-equals-disk",
                         "the meta-disk is the backing device itself",
                         "use a separate partition for the meta-data, or choose internal mode")
+            elif devices_overlap(disks.meta_disk, disks.disk):
+                whole, part = ((disks.disk, disks.meta_disk) if whole_disk(disks.meta_disk) == disks.disk
+                               else (disks.meta_disk, disks.disk))
+                c.error(f"{p}.meta_disk", "meta-overlaps-disk",
+                        f"{part} is a partition of {whole}: the meta-data and the data would overwrite each other",
+                        "use two separate partitions (e.g. /dev/sdb1 for data, /dev/sdb2 for meta-data)")
         if s.meta_disk_mode == "indexed":
             if not isinstance(disks.meta_index, int) or not 0 <= disks.meta_index <= 127:
                 c.error(f"{p}.meta_index", "invalid-meta-index", f"meta-disk index {disks.meta_index!r} is not 0-127",
@@ -466,19 +550,37 @@ def _validate_storage(c: _Collector, spec: ClusterSpec) -> None:
         c.error("storage.protocol", "async-protocol",
                 f"replication protocol {s.protocol!r} acknowledges writes before the peer has them: a failover loses data",
                 "use protocol C (synchronous)")
-    if not isinstance(s.replication_link, int) or not 0 <= s.replication_link < max(len(spec.links), 1):
+    if spec.links and (not isinstance(s.replication_link, int) or not 0 <= s.replication_link < len(spec.links)):
         c.error("storage.replication_link", "invalid-link", f"link {s.replication_link!r} does not exist",
                 f"choose a link index from 0 to {len(spec.links) - 1}")
     if s.filesystem not in ("ext4", "xfs"):
         c.error("storage.filesystem", "invalid-filesystem", f"filesystem {s.filesystem!r} is not supported",
                 "choose ext4 or xfs")
-    mp = s.mount_point
-    if not isinstance(mp, str) or not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", mp) or "/../" in mp + "/":
-        c.error("storage.mount_point", "invalid-mount-point", f"mount point {mp!r} is not an absolute path",
+    _validate_mount_point(c, s.mount_point)
+
+
+def _validate_mount_point(c: _Collector, mp: object) -> None:
+    path = "storage.mount_point"
+    if not isinstance(mp, str) or not re.fullmatch(r"/[A-Za-z0-9_./-]*", mp):
+        c.error(path, "invalid-mount-point", f"mount point {mp!r} is not an absolute path",
                 "use a dedicated directory such as /srv/zabbix-ha")
-    elif mp.rstrip("/") in FORBIDDEN_MOUNTS:
-        c.error("storage.mount_point", "system-mount-point", f"mounting the DRBD device on {mp} hides a system directory",
-                "use a dedicated directory such as /srv/zabbix-ha")
+        return
+    normal = posixpath.normpath(mp)
+    if normal.startswith("//"):
+        normal = normal[1:]
+    if normal != mp:
+        c.error(path, "mount-point-not-normal", f"mount point {mp!r} is {normal} written in a roundabout way",
+                f"write {normal}" if normal not in FORBIDDEN_MOUNTS else "use a dedicated directory such as /srv/zabbix-ha")
+        return
+    tree = next((t for t in SYSTEM_TREES if mp == t or mp.startswith(t + "/")), None)
+    if tree is not None:
+        c.error(path, "system-mount-point",
+                f"{mp} is inside {tree}, a system directory tree: mounting the DRBD device there hides what "
+                "the system keeps there (and the standby node would not have it)",
+                "use a fresh directory outside " + ", ".join(SYSTEM_TREES) + ", such as /srv/zabbix-ha")
+    elif mp in FORBIDDEN_MOUNTS:
+        c.error(path, "system-mount-point", f"mounting the DRBD device on {mp} hides everything under it",
+                "use a fresh directory below it, such as /srv/zabbix-ha")
 
 
 def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> None:
@@ -486,7 +588,8 @@ def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> Non
     node_addrs = {n.address for n in spec.nodes}
     link_addrs = {a for link in spec.links for a in link.addresses}
     vip = _check_ip(c, "services.vip", sv.vip, "service address (VIP)")
-    if vip is not None and _check_prefix(c, "services.vip_prefix", sv.vip_prefix, vip.version):
+    prefix_ok = vip is not None and _check_prefix(c, "services.vip_prefix", sv.vip_prefix, vip.version)
+    if prefix_ok:
         if sv.vip in node_addrs or sv.vip in link_addrs:
             c.error("services.vip", "vip-is-node-address", f"{sv.vip} is already a node's own address",
                     "choose a free address for the VIP in the nodes' service subnet")
@@ -494,19 +597,12 @@ def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> Non
         if vip in (net.network_address, net.broadcast_address) and net.prefixlen <= 30 and vip.version == 4:
             c.error("services.vip", "network-address", f"{vip} is the network or broadcast address of {net}",
                     "choose a host address inside the subnet")
-        # The VIP must sit in a subnet that each node has an address in,
-        # otherwise IPaddr2 has no interface to put it on.
-        for i, node in enumerate(spec.nodes):
-            candidates = [node.address] + [link.addresses[i] for link in spec.links if len(link.addresses) == 2]
-            if not any(_ip(a) is not None and _ip(a) in net for a in candidates):
-                c.error("services.vip", "vip-outside-subnets",
-                        f"{vip}/{sv.vip_prefix} is not in any subnet node {node.hostname!r} has an address in",
-                        "choose a VIP in the subnet of the NIC that serves clients (usually the management subnet)")
+        _check_floating_subnet(c, spec, "services.vip", vip, sv.vip_prefix, "VIP")
     if len(sv.vip_nics) != 2:
         c.error("services.vip_nics", "nic-count", f"{len(sv.vip_nics)} NIC names given for the VIP",
                 "give the VIP's NIC on each node (e.g. [eth0, eth0])")
     for i, nic in enumerate(sv.vip_nics):
-        if not isinstance(nic, str) or not _NIC.match(nic):
+        if not isinstance(nic, str) or not _NIC.fullmatch(nic):
             c.error(f"services.vip_nics[{i}]", "invalid-nic", f"{nic!r} is not a network interface name",
                     "write the interface name as `ip link` shows it, e.g. eth0 or ens18")
     if sv.source_address and sv.source_address != sv.vip:
@@ -519,6 +615,24 @@ def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> Non
             if vip is not None and src.version != vip.version:
                 c.error("services.source_address", "mixed-family", "source address and VIP are of different IP families",
                         "use the same IP family for both")
+            elif prefix_ok:
+                # IPaddr2 puts it up with the VIP's prefix: it needs a subnet the nodes are in, too.
+                _check_floating_subnet(c, spec, "services.source_address", src, sv.vip_prefix, "source address")
+
+
+def _check_floating_subnet(c: _Collector, spec: ClusterSpec, path: str, addr, prefix: int, what: str) -> None:
+    """A floating address must sit in a subnet each node has an address in,
+    otherwise IPaddr2 has no interface to put it on. A node whose own
+    address is invalid is left out: its own field names that problem."""
+    net = ipaddress.ip_network(f"{addr}/{prefix}", strict=False)
+    for i, node in enumerate(spec.nodes):
+        if _ip(node.address) is None:
+            continue
+        candidates = [node.address] + [link.addresses[i] for link in spec.links if i < len(link.addresses)]
+        if not any(_ip(a) is not None and _ip(a) in net for a in candidates):
+            code = "vip-outside-subnets" if path == "services.vip" else "source-outside-subnets"
+            c.error(path, code, f"{addr}/{prefix} is not in any subnet node {node.hostname!r} has an address in",
+                    f"choose a {what} in the subnet of the NIC that serves clients (usually the management subnet)")
 
 
 def _validate_zabbix(c: _Collector, spec: ClusterSpec) -> None:
@@ -550,10 +664,10 @@ def _validate_zabbix(c: _Collector, spec: ClusterSpec) -> None:
                 "choose mariadb")
     for name in ("db_name", "db_user"):
         value = getattr(z, name)
-        if not isinstance(value, str) or not _IDENT.match(value):
+        if not isinstance(value, str) or not _IDENT.fullmatch(value):
             c.error(f"zabbix.{name}", "invalid-identifier", f"{value!r} is not a valid database identifier",
                     "use 1-64 letters, digits or '_'")
-    if not isinstance(z.server_name, str) or not _DNS_NAME.match(z.server_name):
+    if not isinstance(z.server_name, str) or not _DNS_NAME.fullmatch(z.server_name):
         c.error("zabbix.server_name", "invalid-server-name", f"{z.server_name!r} is not a valid DNS name",
                 "write the name users type to reach the frontend, e.g. zabbix.example.com")
     if not _valid_timezone(z.timezone):
@@ -588,14 +702,20 @@ def _validate_fencing(c: _Collector, spec: ClusterSpec) -> None:
             c.error("fencing.ipmi", "ipmi-count", f"{len(f.ipmi)} IPMI devices given",
                     "give the BMC (IPMI/iLO/iDRAC) of each of the two nodes")
         node_addrs = {n.address for n in spec.nodes}
+        cluster_addrs = {a: f"link {i} address" for i, link in enumerate(spec.links) for a in link.addresses}
+        cluster_addrs.update({spec.services.effective_source: "source address", spec.services.vip: "VIP"})
         for i, dev in enumerate(f.ipmi):
             p = f"fencing.ipmi[{i}]"
             addr = _ip(dev.address)
-            if addr is None and not (isinstance(dev.address, str) and _DNS_NAME.match(dev.address)):
+            if addr is None and not (isinstance(dev.address, str) and _DNS_NAME.fullmatch(dev.address)):
                 c.error(f"{p}.address", "invalid-address", f"{dev.address!r} is not a BMC address",
                         "write the IP address or name of the node's BMC")
             elif dev.address in node_addrs:
                 c.error(f"{p}.address", "bmc-is-node", f"{dev.address} is a node's own address, not its BMC",
+                        "give the address of the BMC (out-of-band management) of the node")
+            elif dev.address in cluster_addrs:
+                c.error(f"{p}.address", "bmc-is-cluster-address",
+                        f"{dev.address} is the cluster's {cluster_addrs[dev.address]}, not a BMC",
                         "give the address of the BMC (out-of-band management) of the node")
             if not isinstance(dev.user, str) or not dev.user.strip():
                 c.error(f"{p}.user", "missing-user", "the BMC user is empty", "give the IPMI user name")
@@ -607,10 +727,14 @@ def _validate_fencing(c: _Collector, spec: ClusterSpec) -> None:
             if not f.sbd_device:
                 c.error("fencing.sbd_device", "missing-sbd-device", "SBD fencing needs a shared disk",
                         "give a small shared LUN seen by both nodes, by a stable path (/dev/disk/by-id/...)")
-        elif spec.storage.nodes and f.sbd_device in {d.disk for d in spec.storage.nodes} | {
-                d.meta_disk for d in spec.storage.nodes}:
-            c.error("fencing.sbd_device", "sbd-is-drbd-disk", f"{f.sbd_device} is a DRBD disk",
-                    "use a separate shared disk for SBD")
+        else:
+            drbd = [d for n in spec.storage.nodes for d in (n.disk, n.meta_disk) if isinstance(d, str) and d]
+            hit = next((d for d in drbd if devices_overlap(f.sbd_device, d)), None)
+            if hit is not None:
+                c.error("fencing.sbd_device", "sbd-is-drbd-disk",
+                        f"{f.sbd_device} is a DRBD disk" if hit == f.sbd_device
+                        else f"{f.sbd_device} shares blocks with the DRBD disk {hit}",
+                        "use a separate shared disk for SBD")
     elif f.method == "none":
         if f.acknowledgement != NO_FENCING_ACKNOWLEDGEMENT:
             c.error("fencing.acknowledgement", "fencing-not-acknowledged",
@@ -672,6 +796,13 @@ def _check_secret(c: _Collector, path: str, value: str, min_length: int = 8) -> 
     elif len(value) < min_length:
         c.error(path, "weak-secret", f"the password is shorter than {min_length} characters",
                 f"use at least {min_length} characters")
-    elif any(ch in value for ch in "\n\r\0"):
-        c.error(path, "invalid-secret", "the password contains a line break or NUL",
+    elif has_control(value):
+        c.error(path, "invalid-secret", "the password contains a control character (line break, tab, NUL, escape)",
                 "use printable characters only")
+    elif value != value.strip():
+        # Zabbix's config parser strips spaces around DBPassword=...; PHP,
+        # MariaDB and chpasswd keep them: the consumers would disagree.
+        c.error(path, "secret-edge-space",
+                "the password begins or ends with a space, which Zabbix's config reader drops but PHP and "
+                "MariaDB keep: the server and the frontend would use different passwords",
+                "remove the spaces at the start and end (spaces inside are fine)")

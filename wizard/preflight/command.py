@@ -197,7 +197,7 @@ def format_table(findings, width: int = 100) -> str:
 def run(args) -> int:
     from wizard.answers import load_answers, load_secrets
     from wizard.errors import UserError
-    from wizard.spec import SpecError, errors, validate
+    from wizard.spec import SpecError, errors, validate, validate_secrets
 
     answers = getattr(args, "answers", None)
     if not answers:
@@ -208,6 +208,10 @@ def run(args) -> int:
         raise SpecError(problems)
     secrets_path = getattr(args, "secrets", None)
     secrets = load_secrets(secrets_path) if secrets_path else None
+    # Secrets reach the nodes (the BMC password on a fence agent's stdin):
+    # they are judged before anything runs, like the answers.
+    if secrets is not None and errors(validate_secrets(spec, secrets)):
+        raise SpecError(errors(validate_secrets(spec, secrets)))
     findings, _, journal, timings = collect(spec, secrets, args)
     n_err = sum(f.severity == "error" for f in findings)
     n_warn = sum(f.severity == "warning" for f in findings)

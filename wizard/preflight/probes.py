@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets
+from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets, has_control
 
 LISTEN_SECONDS = 5
 CONNECT_SECONDS = 3
@@ -328,6 +328,26 @@ def address_use(spec: ClusterSpec, executors: dict) -> list[AddressUse]:
         return [u for uses in pool.map(one, spec.hostnames) for u in uses]
 
 
+class UnsafeOption(ValueError):
+    """A value that would change what a fence agent is asked to do."""
+
+
+def fence_stdin(action: str, options: dict[str, str]) -> str:
+    """A fence agent's options as stdin lines, `name=value` each.
+
+    Fence agents take the last line of a name, so a value holding a line
+    break could add `action=off` to a status query. Every value is refused
+    if it holds a control character (the same rule the model applies to
+    every field), and the action is written last, after every option.
+    """
+    for name, value in options.items():
+        if has_control(name) or "=" in name or has_control(value):
+            raise UnsafeOption(name)
+    if has_control(action) or not action.isalpha():
+        raise UnsafeOption("action")
+    return "".join(f"{name}={value}\n" for name, value in options.items()) + f"action={action}\n"
+
+
 def ipmi(spec: ClusterSpec, executors: dict, secrets: Secrets | None) -> list[ReachResult]:
     """Each BMC asked for its power status from the *other* node, which is the one that will fence it."""
     f = spec.fencing
@@ -341,8 +361,16 @@ def ipmi(spec: ClusterSpec, executors: dict, secrets: Secrets | None) -> list[Re
         if not password:
             return ReachResult(runner, fenced, None, "no IPMI password in the secrets file")
         # Options on stdin: the password never appears in argv or ps.
-        stdin = (f"action=status\nip={dev.address}\nusername={dev.user}\npassword={password.reveal()}\n"
-                 + ("lanplus=1\n" if dev.lanplus else ""))
+        options = {"ip": dev.address, "username": dev.user, "password": password.reveal()}
+        if dev.lanplus:
+            options["lanplus"] = "1"
+        try:
+            stdin = fence_stdin("status", options)
+        except UnsafeOption as exc:
+            field = {"ip": f"fencing.ipmi[{i}].address", "username": f"fencing.ipmi[{i}].user",
+                     "password": f"secrets.ipmi.{fenced}"}.get(str(exc), str(exc))
+            return ReachResult(runner, fenced, False,
+                               f"not asked: {field} holds a control character (it could add fence agent options)")
         try:
             # fence_ipmilan bounds its own BMC session; our bound only catches a
             # node too slow to run it (a loaded emulated node took over 30 s).

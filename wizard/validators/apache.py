@@ -21,7 +21,7 @@ PACKAGE = "apache2"
 SYSTEM_CONFDIR = "/etc/apache2"
 _VHOST = re.compile(r"^\s*<VirtualHost\s+([^>]+)>", re.IGNORECASE)
 _LISTEN = re.compile(r"^\s*Listen\s+", re.IGNORECASE)
-_DOCROOT = re.compile(r'^(\s*DocumentRoot\s+)"?([^"\s]+)"?\s*$', re.IGNORECASE)
+_DOCROOT = re.compile(r'(\s*DocumentRoot\s+)"?([^"\s]+)"?\s*', re.IGNORECASE)
 _NOISE = ("Syntax OK", "AH00558")
 
 
@@ -51,7 +51,7 @@ def _test_copy(text: str, tmp: str) -> str:
     """
     out = []
     for line in text.splitlines():
-        m = _DOCROOT.match(line)
+        m = _DOCROOT.fullmatch(line)
         if m and not os.path.isdir(m.group(2)):
             # The frontend package is not installed where we validate; Apache
             # would only warn (AH00112), which would hide real messages.

@@ -208,11 +208,11 @@ def valid_ip(text: str) -> bool:
     return True
 
 
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def valid_hostname(name: str) -> bool:
     """RFC 1123 host name (labels of letters, digits, hyphens)."""
     if not name or len(name) > 253:
         return False
-    return all(_HOSTNAME_LABEL.match(label) for label in name.rstrip(".").split("."))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in name.rstrip(".").split("."))

@@ -77,7 +77,7 @@ def python_checks(text: str, filename: str) -> list[str]:
     problems = bad_ipv4_literals(text, filename)
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        m = re.match(r"^\[([^\]]+)\]$", line)
+        m = re.fullmatch(r"\[([^\]]+)\]", line)
         if m and m.group(1) not in _KNOWN_GROUPS:
             problems.append(f"{filename}:{number}: option group [{m.group(1)}] is read by no MariaDB program")
         if line.startswith("!include"):
