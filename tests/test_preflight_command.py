@@ -21,9 +21,6 @@ from wizard.preflight.command import collect, format_table
 from wizard.spec import Link
 from wizard.sshtrust import TrustStore
 
-pytestmark = pytest.mark.skipif(sshd_helper.available() is not None, reason=sshd_helper.available() or "")
-
-
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
     server = sshd_helper.start(tmp_path_factory.mktemp("sshd-cli"))
@@ -62,7 +59,13 @@ def test_unknown_host_key_is_a_finding_with_the_fingerprint(sshd, tmp_path):
     assert facts == {} or all(v is None for v in facts.values()) or not facts
 
 
-def test_collect_over_ssh_reports_real_findings(sshd, tmp_path):
+def test_collect_over_ssh_reports_real_findings(sshd, tmp_path, monkeypatch):
+    # The BMC probe runs (its password goes on stdin over SSH and must not reach
+    # the journal) but finds no agent: no IPMI packet may leave this machine
+    # for the factory's BMC addresses.
+    from wizard.preflight import probes
+
+    monkeypatch.setattr(probes, "FENCE_SCRIPT", "PATH=/nonexistent; " + probes.FENCE_SCRIPT)
     trust = TrustStore(tmp_path / "trust")
     sshd.authorized_keys.write_text(trust.ensure_key() + "\n")
     journal_path = tmp_path / "journal.jsonl"
@@ -77,6 +80,7 @@ def test_collect_over_ssh_reports_real_findings(sshd, tmp_path):
     assert not any(c.startswith("path-") and c.endswith("failed") for c, _ in codes), codes
     assert set(facts) == {"zbx-node1", "zbx-node2"} and facts["zbx-node1"].os.id == "debian"
     assert set(timings) >= {"connect", "facts", "probes", "total"}      # speed is measured in benchmarks/
+    assert any(f.code == "ipmi-untested" for f in findings), codes     # the BMC probe did run
     text = journal_path.read_text()
     assert "bmc1-pw" not in text and len(journal.entries) > 20
     table = format_table(findings, 100)

@@ -41,14 +41,21 @@ def test_local_argv_is_not_a_shell_string():
 
 
 def test_local_timeout_kills_and_journals():
+    # Behaviour, not speed: the timeout raises and the command is gone (no
+    # wall-clock bound here; how fast is a benchmark's question).
     journal = Journal()
     ex = LocalExecutor("here", journal=journal)
-    t0 = time.monotonic()
+    marker = f"{31 + pysecrets.randbelow(1000)}.{pysecrets.randbelow(1000)}"
     with pytest.raises(CommandTimeout) as exc:
-        ex.run(["sh", "-c", "sleep 30; echo never"], timeout=0.5)
-    assert time.monotonic() - t0 < 5
+        ex.run(["sh", "-c", f"sleep {marker}; echo never"], timeout=0.5)
     assert "here" in str(exc.value)
     assert journal.entries[-1].rc is None and "timed out" in journal.entries[-1].note
+    assert "never" not in repr(journal.entries)
+    for _attempt in range(50):                      # bounded: up to 50 x 0.1 s for the kill to land
+        if subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.1)
+    assert subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).returncode != 0
 
 
 def test_local_put_get_mode_and_atomic(tmp_path):
@@ -85,10 +92,6 @@ def test_journal_masks_secrets_from_secrets_values(tmp_path):
 # ---------------------------------------------------------------------------
 # ssh against a real sshd
 
-skip_reason = sshd_helper.available()
-needs_sshd = pytest.mark.skipif(skip_reason is not None, reason=skip_reason or "")
-
-
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
     server = sshd_helper.start(tmp_path_factory.mktemp("sshd"))
@@ -115,14 +118,12 @@ def _root_executor(sshd, trust, **kw) -> SSHExecutor:
     return SSHExecutor("127.0.0.1", trust=trust, node="node-a", port=sshd.port, user="root", **kw)
 
 
-@needs_sshd
 def test_key_pair_is_private(trust):
     assert trust.key_path.stat().st_mode & 0o777 == 0o600
     assert trust.directory.stat().st_mode & 0o777 == 0o700
     assert trust.ensure_key().startswith("ssh-ed25519 ")
 
 
-@needs_sshd
 def test_ssh_run_put_get_and_connection_reuse(sshd, trust):
     with _root_executor(sshd, trust) as ex:
         r = ex.run(["sh", "-c", 'echo "$1"; echo err >&2; exit 4', "x", "it's a \"quoted\" $value"], check=False)
@@ -146,7 +147,6 @@ def test_ssh_run_put_get_and_connection_reuse(sshd, trust):
     assert [e.node for e in ex.journal.entries] == ["node-a"] * len(ex.journal.entries)
 
 
-@needs_sshd
 def test_first_contact_returns_fingerprint_then_accepts(sshd, tmp_path):
     store = TrustStore(tmp_path / "fresh")
     public = store.ensure_key()
@@ -174,7 +174,6 @@ def test_first_contact_returns_fingerprint_then_accepts(sshd, tmp_path):
     again.close()
 
 
-@needs_sshd
 def test_changed_host_key_is_a_hard_error(sshd, tmp_path):
     store = TrustStore(tmp_path / "t")
     sshd.authorized_keys.write_text(store.ensure_key() + "\n")
@@ -198,14 +197,11 @@ def test_changed_host_key_is_a_hard_error(sshd, tmp_path):
     assert store.lookup("127.0.0.1", sshd.port) == [old]
 
 
-@needs_sshd
 def test_ssh_command_timeout_stops_remote_command(sshd, trust):
     marker = f"{37 + pysecrets.randbelow(1000)}.{pysecrets.randbelow(1000)}"
     with _root_executor(sshd, trust) as ex:
-        t0 = time.monotonic()
         with pytest.raises(CommandTimeout) as exc:
             ex.run(["sleep", marker], timeout=1)
-        assert time.monotonic() - t0 < 1 + 5
         assert "node-a" in str(exc.value)
         assert ex.journal.entries[-1].rc is None
         # `timeout` on the node stopped it: no sleep left behind.
@@ -218,7 +214,6 @@ def test_ssh_command_timeout_stops_remote_command(sshd, trust):
         assert ex.run(["echo", "ok"]).stdout == "ok\n"
 
 
-@needs_sshd
 def test_connect_failures_name_the_host(sshd, trust):
     closed = sshd_helper.free_port()
     with pytest.raises(ConnectFailed) as exc:
@@ -230,7 +225,6 @@ def test_connect_failures_name_the_host(sshd, trust):
     assert "node-a" in str(exc2.value) and "root@127.0.0.1" in str(exc2.value)
 
 
-@needs_sshd
 def test_secret_masking_over_ssh(sshd, trust):
     journal = Journal([SECRET])
     with _root_executor(sshd, trust, journal=journal) as ex:
@@ -271,9 +265,30 @@ def password_user(sshd):
         assert subprocess.run(["id", name], capture_output=True).returncode != 0, f"user {name} left behind"
 
 
-@needs_sshd
-def test_bootstrap_installs_key_with_one_password(sshd, tmp_path, password_user):
+def wire(monkeypatch) -> dict[str, list[str]]:
+    """What really goes over SSH: every command line sent and every stdin
+    written, recorded on paramiko's channel (below any journal masking)."""
+    import paramiko
+
+    sent: dict[str, list[str]] = {"commands": [], "stdin": []}
+    real_exec, real_sendall = paramiko.Channel.exec_command, paramiko.Channel.sendall
+
+    def exec_command(chan, command):
+        sent["commands"].append(command if isinstance(command, str) else command.decode())
+        return real_exec(chan, command)
+
+    def sendall(chan, data):
+        sent["stdin"].append(bytes(data).decode(errors="replace"))
+        return real_sendall(chan, data)
+
+    monkeypatch.setattr(paramiko.Channel, "exec_command", exec_command)
+    monkeypatch.setattr(paramiko.Channel, "sendall", sendall)
+    return sent
+
+
+def test_bootstrap_installs_key_with_one_password(sshd, tmp_path, password_user, monkeypatch):
     name, password = password_user
+    sent = wire(monkeypatch)
     store = TrustStore(tmp_path / "boot")
     journal = Journal()
     node = Node(hostname="peer", address="127.0.0.1", ssh_user=name, ssh_port=sshd.port)
@@ -298,10 +313,12 @@ def test_bootstrap_installs_key_with_one_password(sshd, tmp_path, password_user)
     again.close()
     dump = repr(journal.entries)
     assert password not in dump
-    assert all(password not in " ".join(e.argv) for e in journal.entries)
+    # The password went to sudo on stdin, never in a command line: checked on
+    # the wire, not in the (masked) journal, so argv use would fail here.
+    assert sent["commands"] and not any(password in c for c in sent["commands"])
+    assert any(s.startswith(password + "\n") for s in sent["stdin"])
 
 
-@needs_sshd
 def test_wrong_sudo_password_is_a_clear_error(sshd, tmp_path, password_user):
     name, password = password_user
     store = TrustStore(tmp_path / "boot2")

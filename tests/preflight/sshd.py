@@ -78,6 +78,10 @@ def _keygen(path: Path) -> None:
 
 
 def start(root: Path) -> Sshd:
+    # A missing sshd (or not being root) is a failure, never a skip: the
+    # runner installs openssh-server (.ci/packages/preflight.txt) and runs as root.
+    problem = available()
+    assert problem is None, problem
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)   # sshd's StrictModes and other users' logins must traverse it
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # privilege separation directory

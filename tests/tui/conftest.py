@@ -68,3 +68,33 @@ async def choose(pilot, radioset_id: str, button_id: str) -> None:
     steps = (ids.index(button_id) - start) % len(ids)
     await pilot.press(*["down"] * steps, "enter")
     await pilot.pause()
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """pytest-textual-snapshot's snap_compare with a steady text cursor.
+
+    An Input's cursor blinks every 0.5 s, so a picture taken a little later
+    on a loaded machine showed it off (the flaky 120x40 snapshots). Before
+    every picture the cursor stops blinking, which leaves it shown: the
+    picture no longer depends on when it was taken.
+    """
+    import inspect
+
+    from textual.widgets import Input
+
+    def compare(app, *, run_before=None, **kwargs):
+        async def steady(pilot):
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            await pilot.pause()
+            for screen in pilot.app.screen_stack:
+                for widget in screen.query(Input):
+                    widget.cursor_blink = False
+            await pilot.pause()
+
+        return snap_compare(app, run_before=steady, **kwargs)
+
+    return compare

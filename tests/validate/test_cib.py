@@ -156,3 +156,48 @@ def test_invalid_date_is_an_error_even_though_crm_verify_exits_0(ctx):
     bad = mutate(CIB, '<rsc_location id="loc_g_zabbix_prefers_zbx-node1" rsc="g_zabbix" node="zbx-node1" score="100"/>',
                  rule)
     assert_rejected(check_cib(bad, ctx, NODE1), "crm_verify", "not a valid ISO 8601")
+
+
+# -- fence agents: crmsh reads their metadata; a missing agent is a failure --------
+
+def _rendered_cib(spec, secrets, method: str) -> str:
+    from wizard.render import render
+
+    if method == "sbd":
+        spec.fencing.method, spec.fencing.ipmi, spec.fencing.sbd_device = "sbd", [], "/dev/disk/by-id/shared-sbd"
+        secrets.ipmi = {}
+    tree = render(spec, secrets)
+    return next(f.text for path, f in tree[NODE1].items() if path.endswith(".xml") and "<cib " in f.text)
+
+
+@pytest.mark.parametrize("method,good,bad", [("ipmi", 'name="password_script"', 'name="pasword_script"'),
+                                             ("sbd", 'name="devices"', 'name="device"')])
+def test_misspelt_fence_parameter_is_rejected(ctx, spec, secrets, method, good, bad):
+    for agent in ("fence_ipmilan", "fence_sbd"):
+        from wizard.validators.core import find_tool
+
+        assert find_tool(agent), f"{agent} is missing (.ci/packages/validators.txt: fence-agents, sbd)"
+    cib = _rendered_cib(spec, secrets, method)
+    assert_all_ok(check_cib(cib, ctx, NODE1))
+    wrong = bad.split('"')[1]
+    assert_rejected(check_cib(mutate(cib, good, bad), ctx, NODE1), "crm configure verify", wrong)
+
+
+def test_a_fence_agent_crmsh_cannot_read_fails_the_check(ctx, monkeypatch):
+    """Where the agent is not installed crmsh says 'got no meta-data': that is
+    not a pass (its parameters went unchecked)."""
+    from wizard.validators import pacemaker
+    from wizard.validators.core import find_tool as real_find_tool
+
+    real_run = pacemaker.run
+
+    def run(argv, *a, **kw):
+        res = real_run(argv, *a, **kw)
+        if "configure" in argv:
+            return dataclasses.replace(res, rc=1, stdout=res.stdout + "ERROR: stonith:fence_ipmilan: got no meta-data\n")
+        return res
+
+    monkeypatch.setattr(pacemaker, "run", run)
+    monkeypatch.setattr(pacemaker, "find_tool", lambda name: None if name == "fence_ipmilan" else real_find_tool(name))
+    v = next(v for v in check_cib(CIB_STONITH, ctx, NODE1) if v.tool == "crm configure verify")
+    assert not v.ok and "fence-agents" in v.skipped_reason

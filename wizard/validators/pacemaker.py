@@ -190,13 +190,15 @@ def _crm_configure_verify(target: Target, cib: str, tmp: str) -> Verdict:
         return target.verdict("crm configure verify", False, [],
                               "crm needs write access to /var/log/crmsh (run as root)")
     errors = [line for line in lines if line.startswith(("ERROR", "error"))]
-    # Fence agents (fence-agents, ~100 MB of Python deps) are not installed
-    # where we validate: crmsh cannot read their metadata. Their parameters
-    # go unchecked here; everything else still counts.
-    unknown_fence = [e for e in errors if (m := _FENCE_NO_META.search(e)) and find_tool(m.group(1)) is None]
-    errors = [e for e in errors if e not in unknown_fence]
-    ok = res.rc == 0 or (bool(unknown_fence) and not errors)
-    return target.verdict("crm configure verify", ok, (errors or lines) if not ok else [],
+    # A fence agent crmsh cannot read is not a pass: its parameters (a
+    # misspelt password_script) would go unchecked. Missing tool = failure,
+    # named with the package that brings it.
+    missing = sorted({m.group(1) for e in errors if (m := _FENCE_NO_META.search(e)) and find_tool(m.group(1)) is None})
+    if missing:
+        return target.verdict("crm configure verify", False, errors,
+                              f"fence agent {', '.join(missing)} not installed (Debian package fence-agents or sbd): "
+                              "its parameters were not checked", seconds=res.seconds)
+    return target.verdict("crm configure verify", res.rc == 0, (errors or lines) if res.rc != 0 else [],
                           seconds=res.seconds)
 
 

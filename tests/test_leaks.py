@@ -1,0 +1,137 @@
+"""Secrets never leak, in any spelling (issue 14 item 15).
+
+A password with characters every format escapes (`<&'"\\$`) is looked for
+raw and in its XML, PHP, YAML, JSON and shell-quoted forms: in every file
+that is not a secret file, and in what `render`, `validate` and
+`preflight --json` print.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import ipaddress
+import json
+import os
+import shlex
+import subprocess
+import sys
+from xml.sax.saxutils import escape
+
+import yaml
+
+from tests.conftest import EXAMPLE_ANSWERS, ROOT
+from wizard.answers import load_answers, save_answers, save_secrets
+from wizard.render import render
+from wizard.spec import Secret, Secrets, validate, validate_secrets
+
+NASTY = Secrets(db_password=Secret("Db<&'\"pw\\$1 x"), hacluster_password=Secret("Ha<&'\"pw\\$2 y"),
+                zabbix_admin_password=Secret("Ad<&'\"pw\\$3 z"),
+                ipmi={"zbx-node1": Secret("B1<&'\"pw\\$4"), "zbx-node2": Secret("B2<&'\"pw\\$5")})
+
+
+def forms(value: str) -> set[str]:
+    """The spellings a value takes in the files and outputs we write."""
+    found = {
+        value,
+        escape(value, {'"': "&quot;", "'": "&apos;"}),             # XML attribute
+        escape(value, {'"': "&#34;", "'": "&#39;"}),
+        value.replace("\\", "\\\\").replace("'", "\\'"),            # PHP single-quoted
+        yaml.safe_dump(value).strip().removesuffix("...").strip(),   # YAML scalar
+        json.dumps(value)[1:-1],                                     # JSON string
+        shlex.quote(value),                                          # shell
+    }
+    # The part before the first special character too: a value cut at a quote is still a leak.
+    head = value.split("<")[0]
+    if len(head) >= 2:
+        found.add(head + "<")
+    return {f for f in found if len(f) >= 4}
+
+
+def all_forms(secrets: Secrets) -> dict[str, str]:
+    return {f: v for v in secrets.values() for f in forms(v)}
+
+
+def leaks(text: str, secrets: Secrets) -> list[str]:
+    # Any XML/HTML entity spelling (&quot; &#34; &#x22; ...) reads back to the raw value.
+    unescaped = html.unescape(text)
+    found = {f"{value!r} as {form!r}" for form, value in all_forms(secrets).items() if form in text}
+    found |= {f"{value!r} (entity-escaped)" for value in secrets.values() if value in unescaped}
+    return sorted(found)
+
+
+def test_the_nasty_secrets_are_valid(spec):
+    assert not [p for p in validate_secrets(spec, NASTY) if p.severity == "error"]
+
+
+def test_no_spelling_of_a_secret_in_a_file_that_is_not_secret(spec):
+    tree = render(spec, NASTY)
+    secret_files = 0
+    for node, files in tree.items():
+        for f in files.values():
+            if f.secret:
+                secret_files += 1
+                assert f.mode & 0o077 == 0 or f.mode == 0o640, (node, f.path, oct(f.mode))
+            else:
+                assert leaks(f.text, NASTY) == [], f"{node}:{f.path}"
+    assert secret_files >= 4
+
+
+def _cli(*args, cwd, **kw):
+    return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "HOME": str(cwd)}, **kw)
+
+
+def _secrets_file(tmp_path):
+    path = tmp_path / "s.yaml"
+    save_secrets(NASTY, path)
+    return path
+
+
+def test_render_and_validate_print_no_secret(tmp_path):
+    secrets = _secrets_file(tmp_path)
+    r = _cli("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets, "--out", tmp_path / "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert leaks(r.stdout + r.stderr, NASTY) == []
+    v = _cli("validate", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets, cwd=tmp_path)
+    assert "Traceback" not in v.stderr and v.stdout.strip(), v.stderr
+    assert leaks(v.stdout + v.stderr, NASTY) == []
+
+
+def _own_addresses() -> list[str]:
+    """This machine's own global IPv4 addresses: SSH to them stays on this machine."""
+    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True).stdout
+    return [a["local"] for i in json.loads(out) for a in i.get("addr_info", []) if a.get("scope") == "global"]
+
+
+def test_preflight_json_prints_no_secret(tmp_path):
+    """Both nodes are this machine's own addresses (the first is reached
+    locally, the second over SSH, which finds no trusted key): no packet
+    leaves the machine, and --no-probe asks no BMC."""
+    own = _own_addresses()
+    assert len(own) >= 2, f"need two non-loopback addresses of this machine, have {own}"
+    spec = copy.deepcopy(load_answers(EXAMPLE_ANSWERS))
+    spec.nodes[0].address, spec.nodes[1].address = own[0], own[1]
+    spec.services.vip = "172.16.1.10"
+    spec.services.source_address = ""
+    spec.fencing.ipmi[0].address, spec.fencing.ipmi[1].address = "172.16.9.1", "172.16.9.2"
+    assert not [p for p in validate(spec) if p.severity == "error"], validate(spec)
+    assert all(not ipaddress.ip_address(a).is_loopback for a in own[:2])
+    answers = tmp_path / "a.yaml"
+    save_answers(spec, answers)
+    r = _cli("preflight", "--answers", answers, "--secrets", _secrets_file(tmp_path), "--json", "--no-probe",
+             "--skip-source-probe", "--trust-dir", tmp_path / "trust", cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert r.returncode in (0, 1), r.stderr
+    out = json.loads(r.stdout)
+    assert out["findings"], out
+    assert leaks(r.stdout + r.stderr, NASTY) == []
+
+
+def test_the_leak_check_sees_every_spelling():
+    """The detector itself: each escaped form is found (a hollow check would pass anything)."""
+    value = NASTY.db_password.reveal()
+    xml = escape(value, {'"': "&quot;"})
+    for text in ('<nvpair value="' + xml + '"/>',
+                 "$DB['PASSWORD'] = '" + value.replace("\\", "\\\\").replace("'", "\\'") + "';",
+                 "password: " + yaml.safe_dump(value), json.dumps({"p": value}), "echo " + shlex.quote(value)):
+        assert leaks(text, NASTY), text
