@@ -28,8 +28,8 @@ async def test_bad_address_is_shown_next_to_its_field_and_blocks_next(make_app, 
         await fill(pilot, "address-0", "192.168.10.300")
         await pilot.press("ctrl+n")
         assert app.screen.name == "nodes"
-        assert "'192.168.10.300' is neither an IP address nor a host name" in error_text(app, "nodes[0].address")
-        assert "write the address the wizard reaches this node on by SSH" in error_text(app, "nodes[0].address")
+        assert "'192.168.10.300' is not an IP address" in error_text(app, "nodes[0].address")
+        assert "write the IP address the wizard reaches this node on by SSH" in error_text(app, "nodes[0].address")
         assert app.focused.id == "address-0"               # the cursor goes to what needs fixing
         assert "1 to fix" in str(app.screen.query_one("#status").render())
         # The message goes away while typing the right value.
