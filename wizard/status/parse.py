@@ -140,7 +140,7 @@ def _walk(el: ET.Element, parent: str, out: list[Resource]) -> None:
 
 def _op_resource(op_key: str, task: str) -> str:
     """zabbix-db_monitor_20000 -> zabbix-db (ids may contain '_')."""
-    m = re.match(rf"^(.*)_{re.escape(task)}_\d+$", op_key) if task else None
+    m = re.fullmatch(rf"(.*)_{re.escape(task)}_\d+", op_key) if task else None
     return m.group(1) if m else op_key.rsplit("_", 2)[0]
 
 
@@ -284,7 +284,7 @@ class CorosyncLinks:
 _LOCAL = re.compile(r"^Local node ID (\d+), transport (\S+)")
 _LINK = re.compile(r"^LINK ID (\d+)\s*(\S*)")
 _ADDR = re.compile(r"^addr\s*=\s*(\S+)")
-_PEER = re.compile(r"^nodeid:?\s*(\d+):?\s*(.*)$")
+_PEER = re.compile(r"nodeid:?\s*(\d+):?\s*(.*)")
 
 
 def parse_cfgtool(text: str) -> CorosyncLinks:
@@ -306,7 +306,7 @@ def parse_cfgtool(text: str) -> CorosyncLinks:
             cur = {"id": int(m.group(1)), "transport": m.group(2), "addr": "", "peers": []}
         elif cur is not None and (m := _ADDR.match(line)):
             cur["addr"] = m.group(1)
-        elif cur is not None and (m := _PEER.match(line)):
+        elif cur is not None and (m := _PEER.fullmatch(line)):
             cur["peers"].append(LinkPeer(int(m.group(1)), m.group(2).strip()))
     close()
     if local is None and not links:
