@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/tui_startup.py [--runs 5]
 
 - import: a fresh interpreter importing what `zabbix-ha` (no subcommand)
-  imports before the first screen (wizard.cli, wizard.interactive, screens.app).
+  imports before the first screen (wizard.cli, wizard.interactive, wizard.steps, screens.app).
 - first paint: `zabbix-ha` started in a pseudo-terminal of 80x24 until the
   welcome step's title is on the screen.
 - interactive: Ctrl+S sent right at first paint until its "Saved" note is on
@@ -37,7 +37,7 @@ PYTHON = sys.executable
 
 
 def import_time() -> float:
-    code = ("import time; t = time.perf_counter(); import wizard.cli, wizard.interactive, screens.app; "
+    code = ("import time; t = time.perf_counter(); import wizard.cli, wizard.interactive, wizard.steps, screens.app; "
             "print(time.perf_counter() - t)")
     out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return float(out.stdout.strip())

@@ -7,15 +7,16 @@ ClusterSpec when it is left, so saving at any step saves everything.
 
 from __future__ import annotations
 
+import argparse
 import copy
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
-from screens.dialogs import QuitDialog
+from screens.dialogs import ConfirmDialog, QuitDialog
 from wizard.i18n import _
-from wizard.interactive import step_titles
+from wizard.steps import step_titles
 from wizard.spec import ClusterSpec, Secrets
 
 # Step order; names are stable ids (tests and start_at use them).
@@ -58,7 +59,7 @@ class WizardApp(App):
 
     def __init__(self, spec: ClusterSpec, secrets: Secrets | None = None, *,
                  answers_out: Path, source: str = "", lab_answers: Path | None = None,
-                 start_at: str = "welcome", install_backend=None) -> None:
+                 start_at: str = "welcome", install_backend=None, secrets_source: Path | None = None) -> None:
         super().__init__()
         self.install_backend = install_backend   # screens.install.InstallBackend; None: the real one
         self.spec = spec
@@ -71,6 +72,9 @@ class WizardApp(App):
         self.source_key = "loaded" if source else "new"   # which welcome choice the answers came from
         self._initial = (copy.deepcopy(spec), copy.deepcopy(self.secrets), source)
         self.saved_to: list[Path] = []
+        self.secrets_source: Path | None = secrets_source   # the secrets file these secrets came from
+        self.initial_secrets_source = secrets_source
+        self.known_answers_text: str | None = None        # what this session saved or loaded at answers_out
         self.accepted_host_keys: list[str] = []   # SSH host keys the person confirmed this session
         self.forced: set[str] = set()             # preflight force codes the person accepted this session
 
@@ -137,7 +141,7 @@ class WizardApp(App):
 
     @property
     def secrets_out(self) -> Path:
-        from wizard.interactive import secrets_path_for
+        from wizard.steps import secrets_path_for
 
         return secrets_path_for(self.answers_out)
 
@@ -146,24 +150,55 @@ class WizardApp(App):
 
         return dump_answers(self.spec) + dump_secrets(self.secrets)
 
-    def save(self) -> list[Path]:
-        """Save answers (and secrets, 0600) where the welcome step says; raises OSError."""
-        from wizard.interactive import save_all
+    def save(self, overwrite: bool = False) -> list[Path]:
+        """Save answers (and secrets, 0600) where the welcome step says.
+
+        Raises OSError, UserError, and WouldOverwrite when the file holds
+        other answers (the caller asks before replacing them)."""
+        from wizard.answers import dump_answers
+        from wizard.steps import save_all
 
         self.collect()
-        self.saved_to = save_all(self.spec, self.secrets, self.answers_out)
+        self.saved_to = save_all(self.spec, self.secrets, self.answers_out, overwrite=overwrite,
+                                 secrets_loaded_from=self.secrets_source, known_text=self.known_answers_text)
+        self.known_answers_text = dump_answers(self.spec)
+        self.secrets_source = self.saved_to[1] if len(self.saved_to) > 1 else self.secrets_source
         self.saved_text = self.current_text()
         return self.saved_to
 
+    def save_or_ask(self, then=None) -> None:
+        """Save; if that would replace other answers, ask first. `then()` runs after a save."""
+        from wizard.errors import UserError
+        from wizard.steps import WouldOverwrite
+
+        def attempt(overwrite: bool) -> None:
+            try:
+                self.save(overwrite=overwrite)
+            except WouldOverwrite:
+                self.push_screen(ConfirmDialog(
+                    _("Replace the answers in {path}?").format(path=self.answers_out),
+                    _("That file holds other answers than these; replacing them loses those. "
+                      "Cancel keeps them: choose another file on the first step."),
+                    _("Replace")), lambda yes: attempt(True) if yes else None)
+                return
+            except OSError as exc:
+                self.notify(_("Could not save to {path}: {error}").format(path=self.answers_out,
+                                                                          error=exc.strerror),
+                            severity="error", timeout=8)
+                return
+            except UserError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+            (then or self._saved_note)()
+
+        attempt(False)
+
     def action_save(self) -> None:
+        self.save_or_ask()
+
+    def _saved_note(self) -> None:
         from wizard.spec import errors, validate
 
-        try:
-            self.save()
-        except OSError as exc:
-            self.notify(_("Could not save to {path}: {error}").format(path=self.answers_out, error=exc.strerror),
-                        severity="error", timeout=8)
-            return
         left = len(errors(validate(self.spec)))
         message = _("Saved answers to {path}").format(path=self.answers_out)
         if len(self.saved_to) > 1:
@@ -190,14 +225,44 @@ class WizardApp(App):
 
         def decided(choice: str | None) -> None:
             if choice == "save":
-                try:
-                    self.save()
-                except OSError as exc:
-                    self.notify(_("Could not save to {path}: {error}").format(
-                        path=self.answers_out, error=exc.strerror), severity="error", timeout=8)
-                    return
-                self.exit(0)
+                self.save_or_ask(then=lambda: self.exit(0))
             elif choice == "discard":
                 self.exit(0)
 
         self.push_screen(QuitDialog(self.answers_out), decided)
+
+
+# ---------------------------------------------------------------------------
+# the TUI view: built here, picked by wizard.interactive
+
+_FIND = object()
+
+
+def build_app(args: argparse.Namespace | None = None, *, answers_out: Path | None = None,
+              start_at: str = "welcome", spec=None, secrets=None, lab=_FIND):
+    """The Textual app for these arguments (tests and the benchmark build it here)."""
+    from wizard import steps
+
+    source = ""
+    secrets_source = None
+    if spec is None:
+        args = args or argparse.Namespace(answers=None, secrets=None)
+        spec, loaded_secrets, source = steps.load_start(args)
+        secrets = secrets if secrets is not None else loaded_secrets
+        secrets_source = getattr(args, "secrets", None) or steps.secrets_beside(getattr(args, "answers", None))
+    return WizardApp(copy.deepcopy(spec), secrets, answers_out=answers_out or steps.default_answers_out(),
+                     source=source, lab_answers=steps.lab_answers() if lab is _FIND else lab, start_at=start_at,
+                     secrets_source=Path(secrets_source) if secrets_source else None)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    from wizard.steps import next_steps
+
+    app = build_app(args)
+    result = app.run()
+    # On exit: what was saved where, and what to run next.
+    if app.saved_to:
+        print("\n".join(next_steps(app.saved_to)))
+    else:
+        print(_("zabbix-ha: nothing was saved"))
+    return result if isinstance(result, int) else 0

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from wizard.i18n import _
-from wizard.interactive import int_or_text, step_problems, under  # noqa: F401  (shared with plain mode)
+from wizard.steps import int_or_text, step_problems, under  # noqa: F401  (shared with plain mode)
 from wizard.spec import ClusterSpec, Problem, Secrets
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, RadioButton, RadioSet, Select, St
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
-from wizard.interactive import STEP_FIELDS, keep_used_storage
+from wizard.steps import STEP_FIELDS, keep_used_storage
 from wizard.spec import ClusterSpec, NodeDisks, Secrets
 
 MODES = ("indexed", "flexible", "internal")

@@ -8,7 +8,7 @@ from textual.widgets import Checkbox, RadioButton, RadioSet, Static
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
-from wizard.interactive import STEP_FIELDS, keep_used_fencing
+from wizard.steps import STEP_FIELDS, keep_used_fencing
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, IpmiDevice, Secret, Secrets
 
 METHODS = ("ipmi", "sbd", "none")

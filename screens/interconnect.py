@@ -9,7 +9,7 @@ from textual.widgets import Button, Select, Static
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
-from wizard.interactive import STEP_FIELDS
+from wizard.steps import STEP_FIELDS
 from wizard.spec import MAX_LINKS, ClusterSpec, Link, Secrets
 
 

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import Prose, StepScreen
 from wizard.i18n import _
-from wizard.interactive import summary
+from wizard.steps import summary
 from wizard.spec import errors, validate, validate_secrets
 
 # Pygments lexers per rendered file kind. DRBD and Corosync have no lexer of
@@ -71,7 +71,7 @@ class ReviewScreen(StepScreen):
 
     def show_problems(self, problems) -> None:
         """Every problem of the answers, each with the step to go back to."""
-        from wizard.interactive import STEP_FIELDS, step_titles, under
+        from wizard.steps import STEP_FIELDS, step_titles, under
 
         titles = step_titles()
         lines = []

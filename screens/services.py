@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
-from wizard.interactive import STEP_FIELDS
+from wizard.steps import STEP_FIELDS
 from wizard.spec import ClusterSpec, Secrets
 
 

@@ -25,20 +25,26 @@ class WelcomeScreen(StepScreen):
     def compose_form(self) -> ComposeResult:
         app = self.app
         yield Prose(_("Start from"), classes="section")
+        from wizard.steps import last_saved
+
+        resume = None if app.source else last_saved()
         with RadioSet(id="start", compact=True):
             if app.source:
                 yield RadioButton(_("The answers loaded from {path}").format(path=app.source),
                                   id="start-loaded", value=True)
+            if resume is not None:
+                yield RadioButton(_("Resume the answers saved at {path}").format(path=resume),
+                                  id="start-resume", value=True)
+            # The lab is offered, never the default: servers are being entered.
             lab_label = _("The local two-node lab (try the whole flow on this machine)")
             if app.lab_answers is None:
-                from wizard.interactive import lab_installed
+                from wizard.steps import lab_installed
 
                 lab_label = (_("The local two-node lab — none is up (start one: zabbix-ha lab up)")
                              if lab_installed() else _("The local two-node lab — not available yet"))
-            yield RadioButton(lab_label, id="start-lab", disabled=app.lab_answers is None,
-                              value=not app.source and app.lab_answers is not None)
+            yield RadioButton(lab_label, id="start-lab", disabled=app.lab_answers is None)
             yield RadioButton(_("A new cluster (the documented example's values)"), id="start-new",
-                              value=not app.source and app.lab_answers is None)
+                              value=not app.source and resume is None)
             yield RadioButton(_("An answers file…"), id="start-file")
             yield RadioButton(_("Rerun on an existing cluster — not available yet"),
                               id="start-rerun", disabled=True)
@@ -73,7 +79,7 @@ class WelcomeScreen(StepScreen):
         return []
 
     def action_next(self) -> None:
-        from wizard.interactive import default_spec
+        from wizard.steps import default_spec
         from wizard.spec import Problem, Secrets
 
         app = self.app
@@ -96,10 +102,16 @@ class WelcomeScreen(StepScreen):
                 # steps are rebuilt from the new ones.
                 if choice == "lab":
                     loaded = _load_lab(app.lab_answers)
+                elif choice == "resume":
+                    from wizard.steps import last_saved, secrets_beside
+
+                    resume = last_saved()
+                    beside = secrets_beside(resume)
+                    loaded = _load_file(str(resume), str(beside) if beside else "")
                 elif choice == "loaded":
-                    loaded = app.initial()
+                    loaded = (*app.initial(), app.initial_secrets_source)
                 else:
-                    loaded = (default_spec(), Secrets(), "")
+                    loaded = (default_spec(), Secrets(), "", None)
         except _PathProblem as exc:
             problems.append(exc.problem)
         self.show_problems(problems)
@@ -108,13 +120,16 @@ class WelcomeScreen(StepScreen):
             return
         app.answers_out = Path(save_path).expanduser()
         if loaded is not None:
-            app.start_over(*loaded)
+            spec, secrets, source, secrets_source = loaded
+            app.start_over(spec, secrets, source)
+            app.secrets_source = secrets_source
+            app.known_answers_text = None
         app.source_key = key
         app.next_step(self.NAME)
 
 
 def _load_lab(answers: Path):
-    from wizard.interactive import lab_secrets
+    from wizard.steps import lab_secrets
 
     secrets = lab_secrets()
     return _load_file(str(answers), str(secrets) if secrets else "")
@@ -131,11 +146,15 @@ def _load_file(path: str, secrets_path: str):
         spec = load_answers(Path(path).expanduser())
     except UserError as exc:
         raise _PathProblem("welcome.load", exc.message, exc.fix) from None
+    # No secrets file named: the one saved beside the answers, if there is one.
+    from wizard.steps import secrets_beside
+
+    secrets_file = Path(secrets_path).expanduser() if secrets_path else secrets_beside(Path(path).expanduser())
     try:
-        secrets = load_secrets(Path(secrets_path).expanduser()) if secrets_path else Secrets()
+        secrets = load_secrets(secrets_file) if secrets_file else Secrets()
     except UserError as exc:
         raise _PathProblem("welcome.load_secrets", exc.message, exc.fix) from None
-    return spec, secrets, path
+    return spec, secrets, path, secrets_file
 
 
 class _PathProblem(Exception):

@@ -8,7 +8,7 @@ from textual.widgets import RadioButton, RadioSet, Select
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
-from wizard.interactive import STEP_FIELDS, keep_used_zabbix
+from wizard.steps import STEP_FIELDS, keep_used_zabbix
 from wizard.sizing import TIERS
 from wizard.spec import ClusterSpec, Secret, Secrets
 

@@ -48,3 +48,10 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = chosen
+
+
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path_factory, monkeypatch):
+    """Answers saved at the default place (wizard.steps.answers_dir) land in a
+    directory of this test, never in the real ~/.config; subprocesses inherit it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_remote import _host_fp, needs_sshd, password_user, sshd  # noqa: F401  (fixtures)
+from tests.test_remote import _host_fp, password_user, sshd  # noqa: F401  (fixtures)
 from wizard import login
 from wizard.answers import save_answers
 from wizard.cli import main
@@ -53,7 +53,6 @@ def _run(argv, capsys):
     return rc, out.out, out.err
 
 
-@needs_sshd
 def test_login_installs_our_key_with_the_password_once(peer, pwfile, sshd, tmp_path, capsys):  # noqa: F811
     answers, name, password = peer
     trust = tmp_path / "trust"
@@ -76,7 +75,6 @@ def test_login_installs_our_key_with_the_password_once(peer, pwfile, sshd, tmp_p
     assert password not in out + err
 
 
-@needs_sshd
 def test_login_reads_the_password_from_stdin_and_names_the_host_on_a_wrong_one(peer, sshd, tmp_path,  # noqa: F811
                                                                              capsys, monkeypatch):
     answers, _name, password = peer

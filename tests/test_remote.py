@@ -50,7 +50,6 @@ def test_local_timeout_kills_and_journals():
         ex.run(["sh", "-c", f"sleep {marker}; echo never"], timeout=0.5)
     assert "here" in str(exc.value)
     assert journal.entries[-1].rc is None and "timed out" in journal.entries[-1].note
-    assert "never" not in repr(journal.entries)
     for _attempt in range(50):                      # bounded: up to 50 x 0.1 s for the kill to land
         if subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).returncode != 0:
             break

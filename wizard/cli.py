@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--secrets", metavar="FILE", help="secrets file (YAML, mode 0600)")
     parser.add_argument("--yes", action="store_true",
                         help="unattended: take the answers file as it is, ask nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="with --yes: replace saved answers that differ (otherwise they are kept and it stops)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.interactive import build_app, default_spec
+from screens.app import build_app
+from wizard.steps import default_spec
 from wizard.spec import Secrets
 
 SIZE = (80, 24)

@@ -218,7 +218,7 @@ async def test_leaving_a_field_does_not_flag_fields_not_reached_yet(make_app):
 
 
 async def test_welcome_offers_the_lab_and_starts_from_its_answers(make_app, example_spec, tmp_path, monkeypatch):
-    from wizard import interactive
+    from wizard import steps
     from wizard.answers import save_answers, save_secrets
 
     lab_spec = example_spec
@@ -226,11 +226,14 @@ async def test_welcome_offers_the_lab_and_starts_from_its_answers(make_app, exam
     answers, secrets = tmp_path / "lab" / "answers.yaml", tmp_path / "lab" / "secrets.yaml"
     save_answers(lab_spec, answers)
     save_secrets(full_secrets(lab_spec), secrets)
-    monkeypatch.setattr(interactive, "lab_secrets", lambda: secrets)
+    monkeypatch.setattr(steps, "lab_secrets", lambda: secrets)
     app = make_app(lab=answers)
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen.query_one("#start-lab")
-        assert lab.value and not lab.disabled              # offered, and the default
+        assert not lab.value and not lab.disabled          # offered, never the default
+        assert app.screen.query_one("#start-new").value
+        await pilot.click("#start-lab")
+        await pilot.pause()
         await pilot.press("ctrl+n")
         assert app.screen.query_one("#name").value == "zha-lab"
         assert app.secrets.hacluster_password.reveal() == "hacluster-secret"
@@ -248,7 +251,7 @@ async def test_answers_given_on_the_command_line_are_the_starting_point(tmp_path
     import argparse
 
     from wizard.answers import save_answers
-    from wizard.interactive import build_app
+    from screens.app import build_app
 
     given = tmp_path / "mine.yaml"
     example_spec.name = "given-on-cli"

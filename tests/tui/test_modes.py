@@ -12,7 +12,8 @@ from prompt_toolkit.output import DummyOutput
 
 from tests.tui.conftest import SIZE
 from tests.tui.test_flow import expected_spec, type_flow_answers
-from wizard import interactive, plain
+from screens import plain
+from wizard import interactive, steps
 from wizard.answers import dump_answers, save_answers, save_secrets
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Secret, Secrets
 
@@ -38,8 +39,7 @@ def plain_keys(save_to) -> list[str]:
 @pytest.fixture(autouse=True)
 def no_lab(monkeypatch):
     # Whether a lab is up on this machine must not change the questions.
-    monkeypatch.setattr(interactive, "lab_answers", lambda: None)
-    monkeypatch.setattr(plain, "lab_answers", lambda: None)
+    monkeypatch.setattr(steps, "lab_answers", lambda: None)
 
 
 def run_plain_with(answers: list[str], args) -> int:
@@ -187,7 +187,7 @@ def test_unattended_mode_loads_no_ui_toolkit(tmp_path):
 
     from wizard.answers import save_answers as save
 
-    from wizard.interactive import default_spec
+    from wizard.steps import default_spec
     given = tmp_path / "a.yaml"
     save(default_spec(), given)
     code = ("import sys, wizard.cli as c; rc = c.main(['--answers', sys.argv[1], '--yes']); "

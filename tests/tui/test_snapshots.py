@@ -12,7 +12,7 @@ import pytest
 
 from screens.app import STEP_NAMES
 from tests.tui.test_fields import full_secrets
-from wizard.interactive import build_app
+from screens.app import build_app
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -30,9 +30,9 @@ def snap_app(tmp_path, monkeypatch, example_spec):
     monkeypatch.setattr(screens.later, "available", lambda *modules: False)
     monkeypatch.setattr(screens.preflight, "available", lambda *modules: False)
     monkeypatch.setattr(screens.disks, "discovery_available", lambda: False)
-    from wizard import interactive
+    from wizard import steps
 
-    monkeypatch.setattr(interactive, "lab_installed", lambda: False)
+    monkeypatch.setattr(steps, "lab_installed", lambda: False)
 
     def make(start_at: str, secrets=True):
         app = build_app(spec=example_spec, secrets=full_secrets(example_spec) if secrets else None, lab=None,

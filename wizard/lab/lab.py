@@ -86,7 +86,7 @@ def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.L
 
     layout = network.pick_layout()
     st = state.LabState(flavour=flavour, block=layout.block, image_dir=str(image.dir), repo_dir=str(local_repo.dir),
-                        preinstalled=preinstalled)
+                        preinstalled=preinstalled, owner=state.current_user())
     state.save(st)          # first, so a crash below still leaves `down` a trail
     boot_started = time.monotonic()
     try:

@@ -23,6 +23,14 @@ class LabState:
     preinstalled: bool = False       # nodes boot the image that holds the whole package list
     timings: dict[str, float] = field(default_factory=dict)
     ready: bool = False
+    owner: str = ""                  # who ran `lab up` (the wizard offers the lab to that person only)
+
+
+def current_user() -> str:
+    """The person at the keyboard: under sudo the one who ran sudo, else the login."""
+    import getpass
+
+    return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 def save(state: LabState) -> None:

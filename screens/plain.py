@@ -1,9 +1,11 @@
 """`zabbix-ha --plain`: the wizard's questions as line prompts (questionary),
 for serial consoles and dumb terminals.
 
-It asks the same steps as the TUI, over the same ClusterSpec, and saves with
-the same function, so the same choices give the same answers file.
-questionary is imported only when prompting starts.
+The second view over wizard.steps (the Textual screens are the first): the
+same steps, over the same ClusterSpec, saved with the same function, so the
+same choices give the same answers file. It lives beside the screens because
+it is UI; wizard/ imports neither. questionary is imported only when
+prompting starts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import argparse
 from pathlib import Path
 
 from wizard.i18n import _
-from wizard.interactive import (default_answers_out, default_spec, int_or_text, keep_used_fencing, keep_used_storage, keep_used_zabbix, lab_answers, lab_secrets, load_start, save_all, STEP_FIELDS, step_problems, step_titles, summary, under)
+from wizard import steps
+from wizard.steps import (STEP_FIELDS, default_answers_out, default_spec, int_or_text, keep_used_fencing,
+                          keep_used_storage, keep_used_zabbix, load_start, save_all, step_problems, step_titles,
+                          summary, under)
 
 class LinePrompts:
     """questionary prompts; `io` (input=, output=) lets tests feed keys."""
@@ -258,24 +263,36 @@ def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: 
     ask = LinePrompts(io)
     print(_("zabbix-ha: questions about your two servers. Enter keeps the value shown; "
             "nothing is changed on any server."))
+    secrets_from = getattr(args, "secrets", None)
     if args.answers:
         spec, secrets, _source = load_start(args)
     else:
         choices = [(_("a new cluster (the documented example's values)"), "new"),
                    (_("an answers file"), "file")]
-        if lab_answers() is not None:
-            choices.insert(0, (_("the local two-node lab"), "lab"))
+        resume = steps.last_saved()
+        if resume is not None:
+            choices.insert(0, (_("the answers saved last time ({path})").format(path=resume), "resume"))
+        # The lab is offered, never the default: servers are being entered.
+        if steps.lab_answers() is not None:
+            choices.append((_("the local two-node lab"), "lab"))
         start = ask.select(_("Start from"), choices, choices[0][1])
         secrets = Secrets()
         if start == "lab":
-            spec = load_answers(lab_answers())
-            secrets = load_secrets(lab_secrets()) if lab_secrets() else Secrets()
-        elif start == "file":
-            spec = load_answers(Path(ask.text(_("Answers file to load"))).expanduser())
-            secrets_path = ask.text(_("Its secrets file (empty: none)")).strip()
-            secrets = load_secrets(Path(secrets_path).expanduser()) if secrets_path else Secrets()
+            spec = load_answers(steps.lab_answers())
+            secrets_from = steps.lab_secrets()
+        elif start in ("file", "resume"):
+            path = resume if start == "resume" else Path(ask.text(_("Answers file to load"))).expanduser()
+            spec = load_answers(path)
+            beside = steps.secrets_beside(path)
+            if start == "file":
+                typed = ask.text(_("Its secrets file (empty: none)"), beside or "").strip()
+                beside = Path(typed).expanduser() if typed else None
+            secrets_from = beside
         else:
             spec = default_spec()
+        if secrets_from:
+            secrets = load_secrets(secrets_from)
+            print(_("secrets loaded from {path}").format(path=secrets_from))
     for name, step in PLAIN_STEPS:
         print()
         print(f"== {step_titles()[name]} ==")
@@ -293,8 +310,18 @@ def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: 
     print()
     print(summary(spec))
     target = Path(ask.text(_("Save the answers to"), answers_out or default_answers_out()).strip()).expanduser()
-    written = save_all(spec, secrets, target)
-    print(_("answers saved to {path}").format(path=written[0]))
-    if len(written) > 1:
-        print(_("secrets saved to {path} (mode 0600)").format(path=written[1]))
+    for _attempt in range(5):                  # bounded: each refusal asks for another place
+        try:
+            written = save_all(spec, secrets, target, secrets_loaded_from=secrets_from)
+            break
+        except steps.WouldOverwrite:
+            if ask.confirm(_("{path} holds other answers. Replace them?").format(path=target), default=False):
+                written = save_all(spec, secrets, target, overwrite=True, secrets_loaded_from=secrets_from)
+                break
+            target = Path(ask.text(_("Save the answers to")).strip()).expanduser()
+    else:
+        print(_("nothing was saved"))
+        return 1
+    for line in steps.next_steps(written):
+        print(line)
     return 0
