@@ -1,21 +1,19 @@
-"""TUI, plain prompts and unattended mode save the same answers file for the same choices."""
+"""Plain prompts and unattended mode, in process (the three modes through their real
+entry points, for two sets of choices: test_three_modes.py)."""
 
 from __future__ import annotations
 
 import argparse
-import re
-import asyncio
 
 import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from tests.tui.conftest import SIZE
-from tests.tui.test_flow import expected_spec, type_flow_answers
+from tests.tui.test_flow import expected_spec
 from screens import plain
 from wizard import interactive, steps
-from wizard.answers import dump_answers, save_answers, save_secrets
-from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Secret, Secrets
+from wizard.answers import dump_answers, save_answers
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT
 
 CLEAR = "\x15"          # ctrl+u: clear the pre-filled default
 DOWN = "\x1b[B"
@@ -113,40 +111,6 @@ def test_unattended_saves_the_same_file(tmp_path, example_spec, capsys):
     assert interactive.run_unattended(args, answers_out=out) == 0
     assert out.read_text() == dump_answers(expected_spec(example_spec))
     assert f"answers saved to {out}" in capsys.readouterr().out
-
-
-def test_all_three_modes_write_identical_answers(tmp_path, make_app, example_spec):
-    # Not an async test: plain mode runs prompt_toolkit's own event loop.
-    tui_out = tmp_path / "tui.yaml"
-    app = make_app(answers_out=tui_out)
-
-    async def drive_tui():
-        async with app.run_test(size=SIZE) as pilot:
-            await type_flow_answers(pilot)
-            await pilot.press("ctrl+s")
-            await pilot.pause()
-
-    asyncio.run(drive_tui())
-
-    plain_out = tmp_path / "plain.yaml"
-    run_plain_with(plain_keys(plain_out), argparse.Namespace(answers=None, secrets=None, plain=True, yes=False))
-
-    secrets = Secrets(db_password=Secret("db-secret-123"), hacluster_password=Secret("hacluster-secret"),
-                      zabbix_admin_password=Secret("admin-secret-123"))
-    given, given_secrets = tmp_path / "given.yaml", tmp_path / "given.secrets.yaml"
-    save_answers(expected_spec(example_spec), given)
-    save_secrets(secrets, given_secrets)
-    yes_out = tmp_path / "yes.yaml"
-    interactive.run_unattended(argparse.Namespace(answers=str(given), secrets=str(given_secrets), yes=True),
-                               answers_out=yes_out)
-
-    assert tui_out.read_text() == plain_out.read_text() == yes_out.read_text()
-    secret_files = [tmp_path / f"{n}.secrets.yaml" for n in ("tui", "plain", "yes")]
-    # Each run generates its own DRBD peer secret (never typed); the rest is equal.
-    texts = [f.read_text() for f in secret_files]
-    assert all(re.search(r"^drbd_secret: ['\"]?[\w-]{43}['\"]?$", t, re.M) for t in texts)
-    assert len({re.sub(r"^drbd_secret: .*$", "", t, flags=re.M) for t in texts}) == 1
-    assert all(f.stat().st_mode & 0o777 == 0o600 for f in secret_files)
 
 
 def test_unattended_bad_answers_exit_2_naming_field_and_fix(tmp_path, example_spec, capsys):
