@@ -77,8 +77,9 @@ class FieldRow(Vertical):
 
 def text_input(value: str = "", *, password: bool = False, placeholder: str = "",
                integer: bool = False, id: str | None = None) -> Input:
-    return Input(value, placeholder=placeholder, password=password, compact=True, id=id,
-                 type="integer" if integer else "text")
+    # Number fields take any text: a letter typed there is shown with the
+    # core's message (int_or_text keeps it), never silently dropped.
+    return Input(value, placeholder=placeholder, password=password, compact=True, id=id, type="text")
 
 
 class Form(VerticalScroll, can_focus=False):
@@ -254,10 +255,15 @@ class StepScreen(Screen):
         self.app.previous_step(self.NAME)
 
     def _focus_problem(self, problem: Problem) -> None:
+        # Scrolled after the refresh: the error lines just shown change the
+        # row's height, and the whole row (field and message) must be in view.
         row = _row_for(list(self.query(FieldRow)), problem.field)
         if row is not None and row.widget.focusable:
-            row.widget.focus()
-            row.scroll_visible()
+            row.widget.focus(scroll_visible=False)
+            self.call_after_refresh(row.scroll_visible, animate=False)
+        else:
+            # A problem no field owns is listed in the box under the form.
+            self.call_after_refresh(self.query_one("#problems").scroll_visible, animate=False)
 
 
 def _row_for(rows: list[FieldRow], field: str) -> FieldRow | None:

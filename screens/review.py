@@ -71,7 +71,7 @@ class ReviewScreen(StepScreen):
 
     def show_problems(self, problems) -> None:
         """Every problem of the answers, each with the step to go back to."""
-        from wizard.steps import STEP_FIELDS, step_titles, under
+        from wizard.steps import STEP_FIELDS, field_label, step_titles, under
 
         titles = step_titles()
         lines = []
@@ -79,7 +79,7 @@ class ReviewScreen(StepScreen):
             step = next((titles[name] for name, prefixes in STEP_FIELDS.items()
                          if any(under(p.field, pre) for pre in prefixes)), "")
             mark = "✗" if p.severity == "error" else "!"
-            lines.append(f"{mark} {step} · {p.field}: {p.message}\n  → {p.fix}")
+            lines.append(f"{mark} {step} · {field_label(p.field, self.app.spec)}: {p.message}\n  → {p.fix}")
         box = self.query_one("#problems", Prose)
         box.update("\n".join(lines))
         box.display = bool(lines)

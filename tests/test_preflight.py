@@ -316,3 +316,26 @@ def test_default_route_of_the_source_address_family_is_what_counts():
     assert [f for f in w.run() if f.code == "default-route-missing"] == []
     w.node(N2, default_routes={"inet": (), "inet6": (preflight_parse.Route("fd00::1", "eth0"),)})
     assert [(f.node, f.payload["family"]) for f in w.run() if f.code == "default-route-missing"] == [(N2, "inet")]
+
+
+def test_bmcs_not_asked_names_the_cause_not_the_secrets_file():
+    """Issue 14 item 10: the fix fits the situation, and no finding tells the
+    TUI's user about a CLI option."""
+    unreached = World()
+    unreached.probes.ipmi = []                     # the nodes were not reached: secrets were given
+    hit = next(f for f in unreached.run() if f.code == "ipmi-not-probed")
+    assert "secret" not in (hit.message + hit.fix).lower() and "password" not in (hit.message + hit.fix).lower()
+    assert "connection" in hit.fix
+    no_secrets = World()
+    no_secrets.secrets = None
+    no_secrets.probes.ipmi = []
+    hit = next(f for f in no_secrets.run() if f.code == "ipmi-not-probed")
+    assert "BMC passwords" in hit.fix
+
+
+@pytest.mark.parametrize("code,severity,node,breaker,payload", CASES, ids=[c[0] for c in CASES])
+def test_no_finding_names_a_command_line_option(code, severity, node, breaker, payload):
+    broken = World()
+    breaker(broken)
+    for f in broken.run():
+        assert " --" not in f" {f.message} {f.fix}" and "(--" not in f.fix, (f.code, f.message, f.fix)

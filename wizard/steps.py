@@ -231,6 +231,64 @@ def step_titles() -> dict[str, str]:
     }
 
 
+def field_label(path: str, spec=None) -> str:
+    """A field path as people read it: `nodes[1].address` -> "Node 2 (zbx-node2) · Management address".
+
+    The TUI shows these instead of the validator's paths; the CLI keeps the paths
+    (they are what an answers file's author searches for)."""
+    import re
+
+    names = {
+        "name": _("Cluster name"), "platform": _("Operating system"), "hostname": _("Host name"),
+        "address": _("Address"), "ssh_user": _("SSH user"), "ssh_port": _("SSH port"),
+        "disk": _("DRBD data partition"), "meta_disk": _("Meta-data partition"), "meta_index": _("Meta-data slot"),
+        "meta_disk_mode": _("DRBD meta-data"), "resource": _("DRBD resource"), "minor": _("DRBD minor"),
+        "port": _("DRBD port"), "protocol": _("Replication"), "replication_link": _("DRBD replicates over"),
+        "filesystem": _("Filesystem"), "mount_point": _("Mount point"), "addresses": _("Addresses"),
+        "prefix": _("Prefix length"), "vip": _("Listen address (VIP)"), "vip_prefix": _("Prefix length"),
+        "vip_nics": _("VIP NIC"), "source_address": _("Zabbix source address"), "version": _("Zabbix version"),
+        "package_source": _("Packages from"), "mirror_url": _("Mirror URL"), "db_engine": _("Database engine"),
+        "db_name": _("Database name"), "db_user": _("Database user"), "server_name": _("Server name"),
+        "timezone": _("Time zone"), "sizing": _("Sizing tier"), "method": _("Fencing"), "user": _("BMC user"),
+        "lanplus": _("IPMI v2.0 (lanplus)"), "sbd_device": _("SBD device"), "acknowledgement": _("Acknowledgement"),
+        "db_password": _("Database password"), "hacluster_password": _("hacluster password"),
+        "zabbix_admin_password": _("Admin password"), "ipmi": _("BMC password"),
+        "nodes": _("Nodes"), "links": _("Interconnect links"), "services": _("Service addresses"),
+    }
+    hostnames = list(getattr(spec, "hostnames", []) or [])
+
+    def node(i: int) -> str:
+        label = _("Node {n}").format(n=i + 1)
+        return f"{label} ({hostnames[i]})" if i < len(hostnames) and hostnames[i] else label
+
+    parts: list[str] = []
+    m = re.fullmatch(r"secrets\.ipmi\.(.+)", path)
+    if m:
+        return _("BMC password of {node}").format(node=m.group(1))
+    for i, piece in enumerate(path.split(".")):
+        m = re.fullmatch(r"([a-z_]+)(?:\[(\d+)\])?(?:\[(\d+)\])?", piece)
+        if not m or piece == "secrets":
+            continue
+        key, first, second = m.group(1), m.group(2), m.group(3)
+        if key == "nodes" and first is not None:                        # nodes[i], storage.nodes[i]
+            parts.append(node(int(first)))
+            continue
+        if key == "links" and first is not None:
+            parts.append(_("Link {n}").format(n=first))
+            continue
+        if key == "ipmi" and first is not None:
+            parts.append(_("BMC of {node}").format(node=node(int(first))))
+            continue
+        if key in ("storage", "zabbix", "fencing", "services") and first is None and i == 0 and "." in path:
+            continue
+        label = names.get(key, key.replace("_", " "))
+        if second is not None or (first is not None and key in ("addresses", "vip_nics")):
+            index = int(second if second is not None else first)
+            label = f"{label} · {node(index)}"
+        parts.append(label)
+    return " · ".join(parts) or path
+
+
 def under(path: str, prefix: str) -> bool:
     """Whether field `path` is `prefix` or inside it (`links` covers `links[1].prefix`)."""
     return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")

@@ -661,8 +661,16 @@ def _ipmi(ctx: Context):
                 yield _f("ipmi-secret-missing", "error", node, f"no IPMI password for {node}'s BMC",
                          "add it to the secrets file under ipmi:", fenced=node)
     if ctx.probes is None or not ctx.probes.ipmi:
-        yield _f("ipmi-not-probed", "warning", None, "the BMCs were not asked for their power status",
-                 "give the secrets file (--secrets) so preflight can test fencing")
+        # Say why, and name what to do about that cause: a run that could not
+        # reach the nodes is not missing the BMC passwords.
+        if ctx.secrets is None:
+            yield _f("ipmi-not-probed", "warning", None, "the BMCs were not asked for their power status: "
+                     "no BMC passwords were given", "give the BMC passwords (the secrets file) so preflight "
+                     "can test fencing")
+        else:
+            yield _f("ipmi-not-probed", "warning", None, "the BMCs were not asked for their power status: "
+                     "the nodes that would ask them were not reached or probes were skipped",
+                     "fix the connection findings above and run preflight again")
         return
     for r in ctx.probes.ipmi:
         if r.ok is False:
@@ -710,7 +718,7 @@ def _unmatched_forces(forced: frozenset[str], findings: list[Finding]) -> Iterat
     """A force code that matches nothing is most likely a typo: say so rather than ignore it."""
     offered = {f.force_code for f in findings if f.force_code}
     for code in sorted(forced - offered):
-        yield _f("force-unmatched", "warning", None, f"--force {code} matches no finding, so it accepted nothing",
+        yield _f("force-unmatched", "warning", None, f"the force code {code} matches no finding, so it accepted nothing",
                  "forceable here: " + (", ".join(sorted(offered)) if offered else "nothing") +
                  "; a wipe is accepted per node and device: wipe-disk:NODE:/dev/DEVICE", force=code)
 
