@@ -19,6 +19,27 @@ from wizard.steps import (STEP_FIELDS, default_answers_out, default_spec, int_or
                           keep_used_storage, keep_used_zabbix, load_start, save_all, step_problems, step_titles,
                           summary, under)
 
+def typing_replaces_default(buffer) -> None:
+    """The value shown is kept with Enter and replaced by typing, as in the TUI
+    (where focus selects it): a character typed first replaces the whole
+    default instead of being appended to it. Editing keys first (Backspace,
+    arrows, Ctrl+U) edit the default as usual."""
+    default = buffer.text
+    state = {"fresh": True}
+
+    def changed(buf) -> None:
+        if not state["fresh"]:
+            return
+        state["fresh"] = False
+        text = buf.text
+        if default and len(text) == len(default) + 1 and text.startswith(default) and buf.cursor_position == len(text):
+            typed = text[len(default):]
+            buf.text = typed
+            buf.cursor_position = len(typed)
+
+    buffer.on_text_changed += changed
+
+
 class LinePrompts:
     """questionary prompts; `io` (input=, output=) lets tests feed keys."""
 
@@ -29,7 +50,9 @@ class LinePrompts:
         self.io = io or {}
 
     def text(self, message: str, default: object = "") -> str:
-        return self.q.text(message, default="" if default is None else str(default), **self.io).unsafe_ask()
+        question = self.q.text(message, default="" if default is None else str(default), **self.io)
+        typing_replaces_default(question.application.layout.current_buffer)
+        return question.unsafe_ask()
 
     def password(self, message: str, default: str = "") -> str:
         return self.q.password(message, default=default, **self.io).unsafe_ask()

@@ -172,3 +172,14 @@ def test_without_a_terminal_the_wizard_says_what_to_use(tmp_path, argv, words):
     assert run.returncode == 2
     assert words in run.stderr and "--answers FILE --yes" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("keys,expected", [("abc\r", "abc"), ("\r", "zbx-cluster"), ("\x7fX\r", "zbx-clusteX"),
+                                           ("\x15new\r", "new"), ("\x1b[DY\r", "zbx-clusteYr")])
+def test_plain_typing_replaces_the_value_shown(keys, expected):
+    """Issue 14 item 10: typing replaces the default (as the TUI's selected field
+    does) instead of appending to it; editing keys still edit it."""
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        ask = plain.LinePrompts({"input": pipe, "output": DummyOutput()})
+        assert ask.text("Cluster name", "zbx-cluster") == expected
