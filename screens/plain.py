@@ -15,7 +15,7 @@ from pathlib import Path
 
 from wizard.i18n import _
 from wizard import steps
-from wizard.steps import (STEP_FIELDS, default_answers_out, default_spec, int_or_text, keep_used_fencing,
+from wizard.steps import (STEP_FIELDS, default_answers_out, int_or_text, keep_used_fencing,
                           keep_used_storage, keep_used_zabbix, load_start, save_all, step_problems, step_titles,
                           summary, under)
 
@@ -312,7 +312,7 @@ def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: 
                 beside = Path(typed).expanduser() if typed else None
             secrets_from = beside
         else:
-            spec = default_spec()
+            spec = steps.new_cluster_spec()
         if secrets_from:
             secrets = load_secrets(secrets_from)
             print(_("secrets loaded from {path}").format(path=secrets_from))

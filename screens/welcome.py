@@ -79,7 +79,7 @@ class WelcomeScreen(StepScreen):
         return []
 
     def action_next(self) -> None:
-        from wizard.steps import default_spec
+        from wizard.steps import new_cluster_spec
         from wizard.spec import Problem, Secrets
 
         app = self.app
@@ -111,7 +111,7 @@ class WelcomeScreen(StepScreen):
                 elif choice == "loaded":
                     loaded = (*app.initial(), app.initial_secrets_source)
                 else:
-                    loaded = (default_spec(), Secrets(), "", None)
+                    loaded = (new_cluster_spec(), Secrets(), "", None)
         except _PathProblem as exc:
             problems.append(exc.problem)
         self.show_problems(problems)

@@ -173,3 +173,28 @@ def test_lab_up_records_who_ran_it(monkeypatch):
 
     from wizard.lab import lab
     assert "owner=state.current_user()" in inspect.getsource(lab)
+
+
+# -- 11: a new cluster's defaults come from this machine ------------------------------
+
+def test_a_new_cluster_takes_this_machines_time_zone_and_nic(tmp_path, monkeypatch):
+    import argparse
+
+    zoneinfo = tmp_path / "usr" / "share" / "zoneinfo" / "Asia"
+    zoneinfo.mkdir(parents=True)
+    (zoneinfo / "Tokyo").write_bytes(b"TZif")
+    localtime = tmp_path / "localtime"
+    localtime.symlink_to(zoneinfo / "Tokyo")
+    monkeypatch.setattr(steps, "LOCALTIME", localtime)
+    monkeypatch.setattr(steps, "machine_route_nic", lambda: "ens18")
+    spec, _secrets, source = steps.load_start(argparse.Namespace(answers=None, secrets=None))
+    assert source == "" and spec.zabbix.timezone == "Asia/Tokyo" and spec.services.vip_nics == ["ens18", "ens18"]
+    assert steps.default_spec().zabbix.timezone == "Europe/Berlin"      # the documented example stays as it is
+
+
+def test_without_a_readable_machine_zone_the_example_stays(tmp_path, monkeypatch):
+    monkeypatch.setattr(steps, "LOCALTIME", tmp_path / "missing")
+    monkeypatch.setattr(steps, "TIMEZONE_FILE", tmp_path / "missing-too")
+    monkeypatch.setattr(steps, "machine_route_nic", lambda: None)
+    spec = steps.new_cluster_spec()
+    assert spec.zabbix.timezone == "Europe/Berlin" and spec.services.vip_nics == ["eth0", "eth0"]

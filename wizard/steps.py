@@ -54,6 +54,63 @@ def default_spec():
     return load_answers(EXAMPLE_ANSWERS)
 
 
+LOCALTIME = Path("/etc/localtime")
+TIMEZONE_FILE = Path("/etc/timezone")
+
+
+def machine_timezone() -> str | None:
+    """This machine's IANA time zone (/etc/localtime's target, else /etc/timezone)."""
+    from wizard.spec import _valid_timezone
+
+    name = None
+    try:
+        target = str(LOCALTIME.resolve())
+        if "/zoneinfo/" in target:
+            name = target.split("/zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    if not name:
+        try:
+            name = TIMEZONE_FILE.read_text(encoding="utf-8").strip()
+        except OSError:
+            name = None
+    return name if name and _valid_timezone(name) else None
+
+
+def machine_route_nic() -> str | None:
+    """The NIC of this machine's default route (the installer runs on the first node)."""
+    import json
+    import subprocess
+
+    try:
+        out = subprocess.run(["ip", "-j", "route", "show", "default"], capture_output=True, text=True,
+                             timeout=2, check=False).stdout
+        routes = json.loads(out or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    nic = next((r.get("dev") for r in routes if r.get("dev")), None)
+    from wizard.spec import _NIC
+
+    return nic if isinstance(nic, str) and _NIC.fullmatch(nic) else None
+
+
+def machine_defaults(spec):
+    """A new cluster's defaults from this machine where it can tell them (time
+    zone, the NIC of the default route) instead of the example's Europe/Berlin/eth0."""
+    zone = machine_timezone()
+    if zone:
+        spec.zabbix.timezone = zone
+    nic = machine_route_nic()
+    if nic:
+        spec.services.vip_nics = [nic, nic]
+    return spec
+
+
+def new_cluster_spec():
+    """The starting point of a new cluster: the example, with this machine's defaults."""
+    return machine_defaults(default_spec())
+
+
 def lab_answers() -> Path | None:
     """The local two-node lab's answers file, when a lab is up, has written one,
     and is this person's (its state names who ran `lab up`).
@@ -198,7 +255,7 @@ def load_start(args: argparse.Namespace):
         spec = load_answers(args.answers)
         source = str(args.answers)
     else:
-        spec = default_spec()
+        spec = new_cluster_spec()
         source = ""
     secrets_path = getattr(args, "secrets", None) or secrets_beside(args.answers)
     secrets = load_secrets(secrets_path) if secrets_path else Secrets()

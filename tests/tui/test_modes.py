@@ -38,6 +38,8 @@ def plain_keys(save_to) -> list[str]:
 def no_lab(monkeypatch):
     # Whether a lab is up on this machine must not change the questions.
     monkeypatch.setattr(steps, "lab_answers", lambda: None)
+    # A new cluster starts from the example here, whatever this machine's time zone and NIC.
+    monkeypatch.setattr(steps, "machine_defaults", lambda spec: spec)
 
 
 def run_plain_with(answers: list[str], args) -> int:

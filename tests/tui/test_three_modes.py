@@ -40,10 +40,24 @@ CHOICES = {
 PASSWORDS = {"hacluster": "hacluster-secret", "db": "db-secret-123", "admin": "admin-secret-123"}
 
 
+def this_machine() -> tuple[str, str]:
+    """(time zone, NIC of the default route) of this machine, read here
+    independently of wizard.steps: a new cluster starts from them."""
+    import json
+
+    zone = os.path.realpath("/etc/localtime").split("/zoneinfo/", 1)[1]
+    routes = json.loads(subprocess.run(["ip", "-j", "route", "show", "default"], capture_output=True,
+                                       text=True, timeout=10, check=True).stdout)
+    return zone, routes[0]["dev"]
+
+
 def hand_written_answers(choice: dict) -> str:
-    """The example answers file with the choices typed into it as text."""
+    """The example answers file with the choices typed into it as text, and
+    this machine's time zone and NIC, which a new cluster starts from."""
     text = EXAMPLE_ANSWERS.read_text()
-    edits = [("name: zbx-cluster", f"name: {choice['name']}"),
+    zone, nic = this_machine()
+    edits = [("timezone: Europe/Berlin", f"timezone: {zone}"), ("vip_nics: [eth0, eth0]", f"vip_nics: [{nic}, {nic}]"),
+             ("name: zbx-cluster", f"name: {choice['name']}"),
              ("hostname: zbx-node1", f"hostname: {choice['hosts'][0]}"),
              ("hostname: zbx-node2", f"hostname: {choice['hosts'][1]}"),
              ("vip: 192.168.10.10", f"vip: {choice['vip']}")]
@@ -182,7 +196,7 @@ async def type_choices(pilot, choice: dict) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CHOICES))
-def test_three_modes_through_their_entry_points_save_the_same_answers(name, tmp_path, make_app):
+def test_three_modes_through_their_entry_points_save_the_same_answers(name, tmp_path):
     choice = CHOICES[name]
     # 1. --plain, the real CLI in a pty
     plain_out = tmp_path / "plain" / "answers.yaml"
@@ -190,9 +204,11 @@ def test_three_modes_through_their_entry_points_save_the_same_answers(name, tmp_
     printed = run_plain_in_a_pty(plain_script(choice, plain_out), cwd=tmp_path)
     assert f"next: zabbix-ha preflight --answers {plain_out}" in printed
 
-    # 2. the TUI, by keys at 80x24
+    # 2. the TUI, by keys at 80x24, built the way the entry point builds it
+    from screens.app import build_app
+
     tui_out = tmp_path / "tui" / "answers.yaml"
-    app = make_app(answers_out=tui_out)
+    app = build_app(lab=None, answers_out=tui_out)
 
     async def drive():
         async with app.run_test(size=SIZE) as pilot:
