@@ -161,7 +161,7 @@ class PreflightScreen(StepScreen):
         table.clear()
         for i, f in enumerate(findings):
             mark = Text(MARK.get(f.severity, "?"), style=STYLE.get(f.severity, ""))
-            table.add_row(mark, f.node or _("both"), f.message, key=str(i))
+            table.add_row(mark, f.node or _("both"), f.beside_node(), key=str(i))
         n_err = sum(f.severity == "error" for f in findings)
         n_warn = sum(f.severity == "warning" for f in findings)
         self.query_one("#run-status", Prose).update(

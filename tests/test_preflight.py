@@ -16,6 +16,7 @@ from wizard.preflight import checks as preflight
 from wizard.preflight import parse as preflight_parse
 from wizard.preflight.parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
 from wizard.preflight.checks import Finding, check, drbd_meta_bytes, meta_needed
+from wizard.preflight.command import format_table
 from wizard.preflight.probes import AddressUse, ReachResult
 from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Fencing
 
@@ -339,3 +340,18 @@ def test_no_finding_names_a_command_line_option(code, severity, node, breaker, p
     breaker(broken)
     for f in broken.run():
         assert " --" not in f" {f.message} {f.fix}" and "(--" not in f.fix, (f.code, f.message, f.fix)
+
+
+@pytest.mark.parametrize("code,severity,node,breaker,payload", CASES, ids=[c[0] for c in CASES])
+def test_a_message_does_not_repeat_its_node(code, severity, node, breaker, payload):
+    """Issue 14 item 10: every view shows the finding's node beside the message
+    (the TUI's Node column, the CLI's NODE column), so the message does not start
+    with it or name it as the asker again."""
+    broken = World()
+    breaker(broken)
+    for f in broken.run():
+        if f.node:
+            shown = f.beside_node()
+            assert f.node not in shown.split()[0], (f.code, shown)
+            row = format_table([f], 200).splitlines()[1]
+            assert shown.startswith(row.split(f.code, 1)[1].strip()), row     # the CLI table shows it so too

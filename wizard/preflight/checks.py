@@ -54,6 +54,15 @@ class Finding:
     payload: dict = field(default_factory=dict, compare=False, hash=False)
     force_code: str | None = None
 
+    def beside_node(self) -> str:
+        """The message as shown next to the finding's node (the TUI's Node
+        column, the CLI's NODE column): without the node's name leading it a
+        second time. The message itself stays whole for views that show it alone."""
+        if self.node and self.message.startswith(self.node):
+            rest = self.message[len(self.node):].lstrip(" :")
+            return rest or self.message
+        return self.message
+
     def as_dict(self) -> dict:
         return {"code": self.code, "severity": self.severity, "node": self.node, "message": self.message,
                 "fix": self.fix, "payload": self.payload, "force_code": self.force_code}
@@ -234,7 +243,7 @@ def _hostnames(ctx: Context):
             addrs = f.resolution.get(target, ())
             resolved.setdefault(target, {})[node] = addrs
             if not addrs:
-                yield _f("hostname-unresolved", "warning", node, f"{node} cannot resolve {target}",
+                yield _f("hostname-unresolved", "warning", node, f"cannot resolve {target}",
                          f"add {target} to DNS, or let the install write it to /etc/hosts on both nodes",
                          name=target)
             elif any(ipaddress.ip_address(x).is_loopback for x in addrs if _is_ip(x)):
@@ -683,7 +692,9 @@ def _ipmi(ctx: Context):
 
 
 def node_label(r) -> str:
-    return f"fencing {r.target} from {r.node}"
+    # The finding's node (the one that asked) is shown beside the message by
+    # every view: naming it again here doubled it.
+    return f"fencing {r.target}"
 
 
 @check_fn

@@ -185,7 +185,7 @@ def format_table(findings, width: int = 100) -> str:
     text_w = max(width - indent, 30)
     lines = [f"{'SEVERITY':<9}{'NODE':<{node_w + 2}}{'CODE':<{code_w + 2}}MESSAGE / FIX"]
     for f in findings:
-        msg = textwrap.wrap(f.message, text_w) or [""]
+        msg = textwrap.wrap(f.beside_node(), text_w) or [""]
         fix = textwrap.wrap("fix: " + f.fix, text_w) if f.fix else []
         if f.force_code and f.severity == "error":
             fix += textwrap.wrap(f"or, after checking, accept it: --force {f.force_code}", text_w)
