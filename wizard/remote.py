@@ -297,7 +297,8 @@ class SSHExecutor(Executor):
         client.set_missing_host_key_policy(ask_policy(self.trust, self.port, self.accept_host_key))
         t = self.connect_timeout
         try:
-            client.connect(self.host, port=self.port, username=self.user,
+            sock = lab_socket(self.host, self.port, t)
+            client.connect(self.host, port=self.port, username=self.user, sock=sock,
                            password=self.password.reveal() if self.password else None,
                            key_filename=self.key_paths or None, allow_agent=False, look_for_keys=False,
                            timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t)
@@ -397,6 +398,17 @@ class SSHExecutor(Executor):
         # Run `timeout` as root (after sudo's options) so it can stop a root command.
         cut = argv.index("--") + 1 if "--" in argv else len(argv) - 1
         return [*argv[:cut], "timeout", "-k", "2", f"{timeout:g}", *argv[cut:]]
+
+
+def lab_socket(host: str, port: int, timeout: float):
+    """A connection to a node of the local lab, opened inside the lab's own
+    network namespace (the main namespace has no route to it); None for any
+    host that is not a running lab's (then paramiko connects as usual)."""
+    try:
+        from wizard.lab import netns
+    except ImportError:            # a build without the lab
+        return None
+    return netns.connect(host, port, timeout)
 
 
 def is_local_address(address: str) -> bool:

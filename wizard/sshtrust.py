@@ -249,8 +249,10 @@ def scan_host_key(host: str, port: int = 22, timeout: float = 10.0) -> HostKeyIn
     """The server's host key, without logging in (to show before asking for a password)."""
     import paramiko
 
+    from wizard.remote import lab_socket
+
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = lab_socket(host, port, timeout) or socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot connect to {host}:{port}: {exc.strerror or exc}",
                                  f"check that {host} is up and sshd listens on port {port}") from None

@@ -17,11 +17,9 @@ CONNECTION_CODES = ("host-key-unknown", "host-key-changed", "ssh-auth-failed", "
 
 
 def zabbix_ha(*argv: str, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI as a person runs it (a new process, default trust store).
-    After issue 15 part 1 host-side commands run in the lab's namespace."""
-    from wizard.lab.netns import host_argv
-
-    return subprocess.run(host_argv([sys.executable, "-m", "wizard", *argv]), capture_output=True, text=True,
+    """The CLI as a person runs it: a new process in the machine's main
+    namespace (no route to the lab), default trust store."""
+    return subprocess.run([sys.executable, "-m", "wizard", *argv], capture_output=True, text=True,
                           timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
 
 

@@ -45,11 +45,18 @@ class LabHandle:
 
     def host_run(self, argv: list[str], *, input: str | None = None,
                  timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """Run argv on the lab's host side (where the VIP is reachable), as a client outside the nodes."""
+        """Run argv on the lab's host side (where the VIP is reachable), as a client outside the nodes:
+        inside the lab's network namespace, like `zabbix-ha lab exec -- ...`."""
         from wizard.lab.netns import host_argv
 
         return subprocess.run(host_argv(argv), input=input, capture_output=True, text=True, timeout=timeout,
                               check=True)
+
+    def http_get(self, url: str, timeout: float = 10) -> tuple[int, bytes]:
+        """GET from the lab's host side (the VIP, the mirror): (status, body)."""
+        from wizard.lab import netns
+
+        return netns.http_get(url, timeout)
 
     def reachable(self, node: str) -> bool:
         from wizard.lab.ssh import ssh_ready

@@ -25,8 +25,9 @@ def zabbix_ha(*args: str, **kw) -> subprocess.Popen:
 
 
 def leftovers() -> dict:
-    links = [link["ifname"] for link in json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True,
-                                                                    text=True).stdout) if link["ifname"].startswith("zha-")]
+    from wizard.lab import netns, network
+
+    links = [link["ifname"] for link in network.lab_links()] + ([f"netns {netns.NAME}"] if netns.exists() else [])
     mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
               if line.split()[4].startswith(str(WORK_DIR))]
     loops = [d["name"] for d in json.loads(subprocess.run(["losetup", "-J", "-l"], capture_output=True, text=True)

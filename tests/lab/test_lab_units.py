@@ -205,3 +205,73 @@ def test_lab_answers_cli_prints_the_root_password_file(tmp_path, monkeypatch, ca
     target.write_text("x\n")
     assert main(["lab", "answers", "--root-password-file"]) == 0
     assert capsys.readouterr().out.strip() == str(target)
+
+
+@pytest.fixture
+def private_netns(monkeypatch):
+    """A throwaway namespace under another name, so no lab is touched."""
+    import secrets
+    from pathlib import Path
+
+    from wizard.lab import netns
+
+    name = "zha-t" + secrets.token_hex(3)
+    monkeypatch.setattr(netns, "NAME", name)
+    monkeypatch.setattr(netns, "PATH", Path("/run/netns") / name)
+    netns.create()
+    try:
+        yield netns
+    finally:
+        netns.delete()
+    assert not (Path("/run/netns") / name).exists()
+
+
+def test_netns_threads_sockets_and_commands_stay_inside(private_netns):
+    import socket
+    import threading
+
+    netns = private_netns
+    assert netns.forwarding() is False
+    # A listener inside the namespace on its own loopback ...
+    server = netns.call_in(lambda: socket.create_server(("127.0.0.1", 0)))
+    port = server.getsockname()[1]
+    accepted = []
+    t = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+    t.start()
+    # ... is reached by a socket made inside, not from this (main-namespace) thread.
+    with netns.call_in(lambda: socket.create_connection(("127.0.0.1", port), timeout=5)):
+        t.join(5)
+    assert accepted
+    accepted[0].close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    server.close()
+    # Commands: only lo, up, in there; IPv6 off for links made later.
+    out = netns.run(["ip", "-j", "link", "show"], check=True).stdout
+    assert [link["ifname"] for link in __import__("json").loads(out)] == ["lo"]
+    netns.run(["ip", "link", "add", "zha-tbr", "type", "bridge"], check=True)
+    assert netns.run(["cat", "/proc/sys/net/ipv6/conf/zha-tbr/disable_ipv6"]).stdout.strip() in ("1", "")
+    # The calling thread never moved.
+    assert "zha-tbr" not in {i[1] for i in socket.if_nameindex()}
+
+
+def test_product_opens_lab_connections_inside_the_lab_only(private_netns, tmp_path, monkeypatch):
+    import json
+    import socket
+
+    from wizard.remote import lab_socket
+
+    netns = private_netns
+    state_file = tmp_path / "state.json"
+    monkeypatch.setattr(netns, "STATE_FILE", state_file)
+    assert lab_socket("10.213.0.11", 22, 1) is None                  # no lab up
+    state_file.write_text(json.dumps({"block": "10.213.0.0/22"}))
+    assert lab_socket("192.0.2.9", 22, 1) is None                    # not a lab address: paramiko's own socket
+    netns.run(["ip", "addr", "add", "10.213.0.11/24", "dev", "lo"], check=True)
+    server = netns.call_in(lambda: socket.create_server(("10.213.0.11", 0)))
+    try:
+        sock = lab_socket("10.213.0.11", server.getsockname()[1], 5)
+        assert sock is not None and sock.getpeername()[0] == "10.213.0.11"
+        sock.close()
+    finally:
+        server.close()

@@ -39,6 +39,16 @@ def register(subparsers) -> None:
     p.add_argument("remote", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="command to run on the node")
     p.set_defaults(func=cmd_ssh)
 
+    p = verbs.add_parser("exec", help="run a command on the lab's host side (inside its network namespace)",
+                         description="Runs COMMAND inside the lab's network namespace, where the lab's "
+                                     "addresses, the VIP and the mirror are reachable, e.g. "
+                                     "`zabbix-ha lab exec -- curl http://VIP/`.")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    p.set_defaults(func=cmd_exec)
+
+    p = verbs.add_parser("shell", help="a shell on the lab's host side (inside its network namespace)")
+    p.set_defaults(func=cmd_shell)
+
     # Internal: the mirror's HTTP server, started by `lab up` as its own
     # process. A verb of ours rather than `python -m http.server` because in
     # the one-file binary sys.executable is zabbix-ha, not a Python.
@@ -115,6 +125,39 @@ def cmd_ssh(args) -> int:
     argv = ssh_argv(layout_of(st).node_address("mgmt", args.node), remote or None,
                     tty=not remote and sys.stdin.isatty())
     os.execvp(argv[0], argv)
+
+
+def _exec_in_lab(argv: list[str]) -> int:
+    import os
+
+    from wizard.lab import netns, state
+    from wizard.lab.lab import require_host
+
+    require_host()
+    state.require()
+    if not netns.exists():
+        from wizard.errors import EnvironmentProblem
+        raise EnvironmentProblem(f"the lab's network namespace {netns.NAME} is missing",
+                                 "`zabbix-ha lab down`, then `zabbix-ha lab up`")
+    full = netns.host_argv(argv)
+    os.execvp(full[0], full)
+
+
+def cmd_exec(args) -> int:
+    from wizard.errors import UserError
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise UserError("lab exec needs a command", "e.g. zabbix-ha lab exec -- ip -br addr")
+    return _exec_in_lab(command)
+
+
+def cmd_shell(args) -> int:
+    import os
+
+    shell = os.environ.get("SHELL") or "/bin/sh"
+    print("zabbix-ha lab: a shell inside the lab's network namespace; `exit` leaves it", file=sys.stderr)
+    return _exec_in_lab([shell])
 
 
 def cmd_reset(args) -> int:

@@ -21,7 +21,7 @@ import secrets
 import time
 from pathlib import Path
 
-from wizard.lab import daemons, network
+from wizard.lab import daemons, netns, network
 from wizard.lab.image import Image
 from wizard.lab.network import NETWORKS, Layout
 from wizard.lab.nodeconf import NICS, seed
@@ -128,7 +128,8 @@ def power_on(node: str, layout: Layout | None = None) -> None:
     if layout is None:
         from wizard.lab import state
         layout = Layout(state.require().block)
-    daemons.start(f"ct-{node}", _nspawn_argv(node, layout), marker=str(_d(node, "root")),
+    # In the lab's namespace: nspawn makes the host ends of the veths there.
+    daemons.start(f"ct-{node}", netns.host_argv(_nspawn_argv(node, layout)), marker=str(_d(node, "root")),
                   log=_d(node, "console.log"), preexec_fn=_enter_cgroup(node))
     # nspawn creates the host ends of the veths; put them on the bridges.
     for net in NETWORKS:

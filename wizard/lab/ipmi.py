@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wizard.lab import daemons
+from wizard.lab import daemons, netns
 from wizard.lab.network import Layout
 from wizard.lab.paths import node_dir
 from wizard.lab.proc import LabError, wait_until
@@ -74,20 +74,24 @@ def start(layout: Layout, node: str, vm_port: int, start_cmd: str) -> None:
     (d / "lan.conf").write_text(lan_conf(layout, node, vm_port, start_cmd))
     (d / "bmc.emu").write_text(EMU)
     (d / "state").mkdir(exist_ok=True)
-    daemons.start(f"bmc-{node}", ["ipmi_sim", "-n", "-c", str(d / "lan.conf"), "-f", str(d / "bmc.emu"),
-                                   "-s", str(d / "state")], marker=str(d), log=d / "ipmi_sim.log", cwd=d)
+    # In the lab's namespace: its LAN address is on the lab's management bridge.
+    daemons.start(f"bmc-{node}", netns.host_argv(["ipmi_sim", "-n", "-c", str(d / "lan.conf"), "-f", str(d / "bmc.emu"),
+                                   "-s", str(d / "state")]), marker=str(d), log=d / "ipmi_sim.log", cwd=d)
     # ipmi_sim listens for qemu on vm_port once it has read its config.
-    wait_until(lambda: _listening(vm_port) or daemons.pid(f"bmc-{node}") is None, timeout=15, interval=0.2,
-               what=f"the BMC of {node}")
+    wait_until(lambda: _listening(daemons.pid(f"bmc-{node}"), vm_port) or daemons.pid(f"bmc-{node}") is None,
+               timeout=15, interval=0.2, what=f"the BMC of {node}")
     if daemons.pid(f"bmc-{node}") is None:
         raise LabError(f"ipmi_sim for {node} exited; see {d / 'ipmi_sim.log'}", "check the openipmi package")
 
 
-def _listening(port: int) -> bool:
-    """Is something listening on 127.0.0.1:port? Read from /proc, not by
-    connecting: ipmi_sim takes any connection on that port for its VM."""
+def _listening(pid: int | None, port: int) -> bool:
+    """Is something listening on 127.0.0.1:port in the namespace of `pid`?
+    Read from /proc, not by connecting: ipmi_sim takes any connection on that
+    port for its VM."""
+    if pid is None:
+        return False
     try:
-        lines = open("/proc/net/tcp").read().splitlines()[1:]
+        lines = open(f"/proc/{pid}/net/tcp").read().splitlines()[1:]
     except OSError:
         return False
     want = f"0100007F:{port:04X}"

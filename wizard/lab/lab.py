@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from wizard.errors import EnvironmentProblem, UserError
-from wizard.lab import daemons, network, state
+from wizard.lab import daemons, netns, network, state
 from wizard.lab.image import Image, ensure_image
 from wizard.lab.lock import locked
 from wizard.lab.network import NETWORKS, Layout
@@ -62,7 +62,7 @@ def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.L
             raise UserError(f"a {existing.flavour} lab is already up", "use it, or `zabbix-ha lab down` first")
         log("a half-made lab is left from an earlier run; removing it first")
         _down(log=lambda _msg: None)
-    elif WORK_DIR.exists() or network.lab_links():
+    elif WORK_DIR.exists() or network.lab_links() or netns.exists():
         log("leftovers of an earlier lab (no state file: a crash?); removing them first")
         _down(log=lambda _msg: None)
     backend = _backend(flavour)
@@ -187,7 +187,8 @@ def status() -> dict:
     require_host()
     st = state.load()
     if st is None:
-        return {"up": False, "leftovers": [link["ifname"] for link in network.lab_links()]}
+        return {"up": False, "leftovers": [link["ifname"] for link in network.lab_links()]
+                + ([f"netns {netns.NAME}"] if netns.exists() else [])}
     layout = layout_of(st)
     backend = _backend(st.flavour)
     nodes = {}
@@ -198,7 +199,7 @@ def status() -> dict:
             "links": {net: network.port_is_up(layout, node, net) for net in NETWORKS},
         }
     from wizard.lab.ssh import host_key_fingerprints
-    return {"up": st.ready, "flavour": st.flavour, "accel": st.accel, "repo_url": st.repo_url,
+    return {"up": st.ready, "flavour": st.flavour, "accel": st.accel, "repo_url": st.repo_url, "netns": netns.NAME,
             "preinstalled": st.preinstalled, "answers": str(ANSWERS_FILE), "root_password_file": str(ROOT_PASSWORD_FILE),
             "host_keys": host_key_fingerprints(), "timings": st.timings, "nodes": nodes}
 

@@ -1,4 +1,5 @@
-"""The lab's host-side network: three private bridges and per-node ports.
+"""The lab's host-side network: three private bridges and per-node ports,
+all inside the lab's own network namespace (netns.py, `zha-lab`).
 
 - `zha-mgmt`: management network. The host has .1 on it (SSH to the nodes,
   the local apt repository, the nodes' BMCs on .21/.22); the VIP and the
@@ -6,11 +7,13 @@
 - `zha-ic1`, `zha-ic2`: the two interconnects (Corosync links, DRBD). The
   host has no address on them.
 
-Nothing is routed: the host's routes, forwarding and firewall are never
-touched. The nodes' default route points at the lab host (IPsrcaddr needs a
-route to rewrite), which forwards nothing, so they reach nothing outside
-these bridges. Subnets are picked from a list after checking that no host
-address or route overlaps them.
+Nothing is routed: the machine's main namespace gets no lab link, address or
+route, and its routes, forwarding and firewall are never touched. The nodes'
+default route points at the lab host (IPsrcaddr needs a route to rewrite),
+i.e. the namespace, which forwards nothing, so they reach nothing outside
+these bridges. Subnets are picked from a list after checking that no address
+or route of the main namespace overlaps them (no confusion for a person who
+sees both).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
+from wizard.lab import netns
 from wizard.lab.paths import NODES, PREFIX, link_name, short
 from wizard.lab.proc import LabError, run
 
@@ -93,46 +97,48 @@ def pick_layout() -> Layout:
                    + ", ".join(CANDIDATE_BLOCKS), "free one of these ranges on this host")
 
 
+def _ip(*args: str, check: bool = True):
+    """`ip` inside the lab's namespace (a lab from before the namespace: the main one)."""
+    where = ["-n", netns.NAME] if netns.exists() else []
+    return run(["ip", *where, *args], check=check)
+
+
 def link_exists(name: str) -> bool:
-    return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
+    return _ip("link", "show", "dev", name, check=False).returncode == 0
 
 
 def create_bridges(layout: Layout) -> None:
+    netns.create()
     for net in NETWORKS:
         br = layout.bridge(net)
         if not link_exists(br):
-            run(["ip", "link", "add", br, "type", "bridge"])
-        # No IPv6 on the lab's own links: nothing to autoconfigure or leak.
-        _disable_ipv6(br)
-        run(["ip", "link", "set", br, "up"])
+            _ip("link", "add", br, "type", "bridge")
+        _ip("link", "set", br, "up")
     mgmt = layout.bridge("mgmt")
     prefix = layout.subnet("mgmt").prefixlen
     addresses = [layout.host_address] + [layout.bmc_address(n) for n in NODES]
     for addr in addresses:
-        run(["ip", "addr", "replace", f"{addr}/{prefix}", "dev", mgmt])
+        _ip("addr", "replace", f"{addr}/{prefix}", "dev", mgmt)
 
 
 def create_tap(layout: Layout, node: str, net: str) -> str:
     tap = layout.port(node, net)
     if not link_exists(tap):
-        run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
-    _disable_ipv6(tap)
-    run(["ip", "link", "set", tap, "master", layout.bridge(net), "up"])
+        _ip("tuntap", "add", "dev", tap, "mode", "tap")
+    _ip("link", "set", tap, "master", layout.bridge(net), "up")
     return tap
 
 
 def attach_port(layout: Layout, node: str, net: str) -> None:
-    port = layout.port(node, net)
-    _disable_ipv6(port)
-    run(["ip", "link", "set", port, "master", layout.bridge(net), "up"])
+    _ip("link", "set", layout.port(node, net), "master", layout.bridge(net), "up")
 
 
 def set_port(layout: Layout, node: str, net: str, up: bool) -> None:
-    run(["ip", "link", "set", layout.port(node, net), "up" if up else "down"])
+    _ip("link", "set", layout.port(node, net), "up" if up else "down")
 
 
 def port_is_up(layout: Layout, node: str, net: str) -> bool:
-    out = run(["ip", "-j", "link", "show", "dev", layout.port(node, net)], check=False).stdout
+    out = _ip("-j", "link", "show", "dev", layout.port(node, net), check=False).stdout
     try:
         return "UP" in json.loads(out)[0].get("flags", [])
     except (ValueError, IndexError):
@@ -140,32 +146,31 @@ def port_is_up(layout: Layout, node: str, net: str) -> bool:
 
 
 def host_forwarding() -> bool:
-    """Does the lab host side forward IPv4 (it must not)?"""
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        return f.read().strip() != "0"
+    """Does the lab host side (the namespace) forward IPv4 (it must not)?"""
+    return netns.forwarding()
 
 
-def _disable_ipv6(link: str) -> None:
-    try:
-        with open(f"/proc/sys/net/ipv6/conf/{link}/disable_ipv6", "w") as f:
-            f.write("1")
-    except OSError:
-        pass   # no IPv6 on this host: nothing to disable
-
-
-def lab_links() -> list[dict]:
-    """Every host link carrying the lab prefix (also ones a crashed run left)."""
+def main_namespace_leftovers() -> list[dict]:
+    """Links with the lab prefix in the machine's main namespace: none are
+    made there, but an older zabbix-ha (before the namespace) left them."""
     links = json.loads(run(["ip", "-j", "-d", "link", "show"]).stdout or "[]")
     return [link for link in links if link.get("ifname", "").startswith(PREFIX + "-")]
 
 
+def lab_links() -> list[dict]:
+    """Every link of the lab: in its namespace, and leftovers in the main one."""
+    return [link for link in netns.links() if link.get("ifname", "").startswith(PREFIX + "-")] \
+        + main_namespace_leftovers()
+
+
 def remove_all_links() -> list[str]:
-    """Delete every `zha-` link: ports first, then bridges."""
+    """Delete the lab's namespace (its links go with it) and any main-namespace leftovers."""
     removed = []
-    links = lab_links()
     kind = lambda link: link.get("linkinfo", {}).get("info_kind", "")   # noqa: E731
-    for link in sorted(links, key=lambda link: kind(link) == "bridge"):
+    for link in sorted(main_namespace_leftovers(), key=lambda link: kind(link) == "bridge"):
         name = link["ifname"].split("@")[0]
         if run(["ip", "link", "del", "dev", name], check=False).returncode == 0:
             removed.append(name)
+    if netns.delete():
+        removed.append(f"netns {netns.NAME}")
     return removed

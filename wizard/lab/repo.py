@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.lab import daemons
+from wizard.lab import daemons, netns
 from wizard.lab.image import Image
 from wizard.lab.lock import locked
 from wizard.lab.network import Layout
@@ -151,8 +151,10 @@ def serve(repo: Repo, layout: Layout) -> str:
     for port in HTTP_PORTS:
         if port_open_plain(address, port):
             continue
-        daemons.start("httpd", [*zabbix_ha_command(), "lab", "serve-repo", "--bind", address,
-                                "--directory", str(repo.root), str(port)], marker=str(repo.root), log=log)
+        # In the lab's namespace: the address is on the lab's management bridge there.
+        daemons.start("httpd", netns.host_argv([*zabbix_ha_command(), "lab", "serve-repo", "--bind", address,
+                                                "--directory", str(repo.root), str(port)]),
+                      marker=str(repo.root), log=log)
         try:
             wait_until(lambda: port_open_plain(address, port) or daemons.pid("httpd") is None,
                        timeout=15, interval=0.2, what="the repository HTTP server")
@@ -166,12 +168,16 @@ def serve(repo: Repo, layout: Layout) -> str:
 
 
 def port_open_plain(address: str, port: int) -> bool:
+    """Does something answer on address:port inside the lab's namespace?"""
     import socket
-    try:
-        with socket.create_connection((address, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+
+    def probe() -> bool:
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+    return netns.call_in(probe)
 
 
 def apt_source_line(url: str) -> str:

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from wizard.lab import netns
 from wizard.lab.paths import KNOWN_HOSTS, ROOT_PASSWORD_FILE, RUN_DIR, SSH_KEY
 from wizard.lab.proc import LabError, run
 
@@ -116,7 +117,8 @@ def ssh_argv(address: str, command: list[str] | None = None, *, connect_timeout:
     if command:
         # ssh joins its arguments with spaces for the remote shell: quote each one.
         argv.append(shlex.join(command))
-    return argv
+    # The nodes are reachable from the lab's namespace only.
+    return netns.host_argv(argv)
 
 
 def ssh_run(address: str, command: list[str] | str, *, timeout: float = 60,
@@ -132,13 +134,16 @@ def ssh_run(address: str, command: list[str] | str, *, timeout: float = 60,
 
 
 def port_open(address: str, port: int = 22, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=timeout) as s:
-            # sshd answers with its banner first; a half-booted node may accept then close.
-            s.settimeout(timeout)
-            return s.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
+    """Does an SSH server answer on address:port (inside the lab's namespace)?"""
+    def probe() -> bool:
+        try:
+            with socket.create_connection((address, port), timeout=timeout) as s:
+                # sshd answers with its banner first; a half-booted node may accept then close.
+                s.settimeout(timeout)
+                return s.recv(4).startswith(b"SSH-")
+        except OSError:
+            return False
+    return netns.call_in(probe, timeout=timeout * 2 + 5)
 
 
 def ssh_ready(address: str) -> bool:

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.lab import netns
 from wizard.lab.image import Image
 from wizard.lab.network import NETWORKS, Layout, create_tap
 from wizard.lab.nodeconf import seed
@@ -138,7 +139,8 @@ def qemu_argv(image: Image, layout: Layout, node: str, accel: str, bmc_port: int
                  "-device", "ipmi-bmc-extern,id=bmc0,chardev=bmc", "-device", "isa-ipmi-kcs,bmc=bmc0"]
     argv += ["-serial", f"file:{f.console}", "-qmp", f"unix:{f.qmp},server=on,wait=off",
              "-pidfile", str(f.pidfile), "-daemonize"]
-    return argv
+    # qemu runs in the lab's namespace: its taps and its BMC link live there.
+    return netns.host_argv(argv)
 
 
 def save_argv(node: str, argv: list[str]) -> None:
@@ -194,9 +196,12 @@ def set_link(node: str, net: str, up: bool) -> None:
 
 
 def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on the namespace's loopback (qemu <-> its BMC)."""
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    return netns.call_in(pick)
 
 
 def stop_all() -> None:
