@@ -106,9 +106,12 @@ def cmd_status(args) -> int:
     print(f"{info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}"
           f"{', packages preinstalled' if info['preinstalled'] else ''}, "
           f"package mirror {info['repo_url']}, answers {info['answers']}")
+    print(f"host side in network namespace {info['netns']} (`zabbix-ha lab exec -- CMD`, `zabbix-ha lab shell`); "
+          f"root password file {info['root_password_file']}")
     for node, n in info["nodes"].items():
         links = " ".join(f"{net}={addr}{'' if n['links'][net] else ' (DOWN)'}" for net, addr in n["addresses"].items())
-        print(f"  {node}: {'running' if n['running'] else 'POWERED OFF'}  {links}")
+        key = info["host_keys"].get(n["addresses"]["mgmt"], "")
+        print(f"  {node}: {'running' if n['running'] else 'POWERED OFF'}  {links}  {key}")
     return 0
 
 
