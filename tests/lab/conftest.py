@@ -58,6 +58,19 @@ class LabHandle:
 
         return netns.http_get(url, timeout)
 
+    def host_key(self, node: str) -> str:
+        """The node's SSH host key fingerprint (SHA256:...), for --accept-host-key
+        when zabbix-ha on one node first contacts the other."""
+        from wizard.lab.ssh import host_key_fingerprints
+
+        return host_key_fingerprints()[self.address(node)]
+
+    def root_password(self) -> str:
+        """The nodes' root password (lab only); give it on stdin, never in argv."""
+        from wizard.lab.ssh import read_root_password
+
+        return read_root_password()
+
     def reachable(self, node: str) -> bool:
         from wizard.lab.ssh import ssh_ready
 
