@@ -125,3 +125,27 @@ def test_preflight_from_the_binary_finds_what_the_source_tree_finds(lab, binary,
     assert frozen.returncode == source.returncode == 1, frozen.stderr      # containers: no DRBD module
     assert _findings(frozen.stdout) == _findings(source.stdout)
     assert {n for code, n, _sev in _findings(frozen.stdout) if code == "drbd-module-missing"} == {"node1", "node2"}
+
+
+def test_node1_sets_up_its_login_to_node2_the_products_way(lab, on_node):
+    """What the install's end-to-end test does first: on node1, `login` with the
+    lab's root password on stdin and node2's fingerprint (as a person would
+    confirm it), then preflight from node1 (local) reaches node2 with the key."""
+    from wizard.lab.paths import ANSWERS_FILE
+
+    put(lab, NODE, ANSWERS_FILE.read_bytes(), f"{HOME}/lab.yaml", 0o600)
+    password = lab.root_password()
+    login = [f"{HOME}/zabbix-ha", "login", "--answers", f"{HOME}/lab.yaml", "--password-stdin",
+             "--accept-host-key", lab.host_key("node2")]
+    first = subprocess.run(ssh_argv(lab.address(NODE), login), input=password + "\n", capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "node1: this machine" in first.stdout and "node2: logged in" in first.stdout
+    again = subprocess.run(ssh_argv(lab.address(NODE), login), input=password + "\n", capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0 and "node2: zabbix-ha's key already works" in again.stdout, again.stderr
+    assert password not in first.stdout + first.stderr + again.stdout + again.stderr
+    pre = lab.ssh(NODE, [f"{HOME}/zabbix-ha", "preflight", "--answers", f"{HOME}/lab.yaml", "--json"],
+                  timeout=600, check=False)
+    codes = {f["code"] for f in json.loads(pre.stdout)["findings"]}
+    assert not codes & {"host-key-unknown", "ssh-auth-failed", "ssh-unreachable", "facts-missing"}, pre.stdout
