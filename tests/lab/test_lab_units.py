@@ -275,3 +275,29 @@ def test_product_opens_lab_connections_inside_the_lab_only(private_netns, tmp_pa
         sock.close()
     finally:
         server.close()
+
+
+def test_bmc_listener_is_seen_in_its_own_namespace(private_netns):
+    """ipmi._listening reads the BMC process's /proc/PID/net/tcp: its namespace's
+    sockets, not this process's."""
+    import subprocess
+    import sys
+    import time
+
+    from wizard.lab.ipmi import _listening
+
+    netns = private_netns
+    script = ("import socket, sys, time; s = socket.create_server(('127.0.0.1', 0)); "
+              "print(s.getsockname()[1], flush=True); time.sleep(30)")
+    proc = subprocess.Popen(netns.host_argv([sys.executable, "-c", script]), stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        deadline = time.monotonic() + 10
+        while not _listening(proc.pid, port):
+            assert time.monotonic() < deadline, "listener not seen"
+            time.sleep(0.1)
+        assert not _listening(None, port)
+        assert f"0100007F:{port:04X}" not in open("/proc/self/net/tcp").read()   # not in the main namespace
+    finally:
+        proc.kill()
+        proc.wait(5)
