@@ -18,6 +18,7 @@ import subprocess
 import sys
 from xml.sax.saxutils import escape
 
+import pytest
 import yaml
 
 from tests.conftest import EXAMPLE_ANSWERS, ROOT
@@ -77,8 +78,8 @@ def test_no_spelling_of_a_secret_in_a_file_that_is_not_secret(spec):
     assert secret_files >= 4
 
 
-def _cli(*args, cwd, **kw):
-    return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)], cwd=cwd, capture_output=True,
+def _cli(*args, cwd, prefix=(), **kw):
+    return subprocess.run([*prefix, sys.executable, "-m", "wizard", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=600, env={**os.environ, "HOME": str(cwd)}, **kw)
 
 
@@ -98,18 +99,35 @@ def test_render_and_validate_print_no_secret(tmp_path):
     assert leaks(v.stdout + v.stderr, NASTY) == []
 
 
-def _own_addresses() -> list[str]:
-    """This machine's own global IPv4 addresses: SSH to them stays on this machine."""
-    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True).stdout
-    return [a["local"] for i in json.loads(out) for a in i.get("addr_info", []) if a.get("scope") == "global"]
+NODE_NS = "zha-test-leaks"
+NODE_ADDRESSES = ("10.99.77.1", "10.99.77.2")
 
 
-def test_preflight_json_prints_no_secret(tmp_path):
-    """Both nodes are this machine's own addresses (the first is reached
-    locally, the second over SSH, which finds no trusted key): no packet
-    leaves the machine, and --no-probe asks no BMC."""
-    own = _own_addresses()
-    assert len(own) >= 2, f"need two non-loopback addresses of this machine, have {own}"
+@pytest.fixture
+def two_node_namespace():
+    """A network namespace of its own holding both "node" addresses (a veth pair):
+    the first node is reached locally, the second over SSH to an address of the
+    same namespace; nothing can leave it, and the host's network is untouched."""
+    ns = ["ip", "netns", "exec", NODE_NS]
+    subprocess.run(["ip", "netns", "delete", NODE_NS], capture_output=True)
+    subprocess.run(["ip", "netns", "add", NODE_NS], check=True)
+    try:
+        for argv in (["ip", "link", "set", "lo", "up"],
+                     ["ip", "link", "add", "n1", "type", "veth", "peer", "name", "n2"],
+                     ["ip", "addr", "add", f"{NODE_ADDRESSES[0]}/24", "dev", "n1"],
+                     ["ip", "addr", "add", f"{NODE_ADDRESSES[1]}/24", "dev", "n2"],
+                     ["ip", "link", "set", "n1", "up"], ["ip", "link", "set", "n2", "up"]):
+            subprocess.run([*ns, *argv], check=True, capture_output=True)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "delete", NODE_NS], capture_output=True)
+
+
+def test_preflight_json_prints_no_secret(tmp_path, two_node_namespace):
+    """Both nodes are addresses of a namespace of the test's own (the first is
+    reached locally, the second over SSH, which finds no sshd there): no packet
+    leaves it, and --no-probe asks no BMC."""
+    own = list(NODE_ADDRESSES)
     spec = copy.deepcopy(load_answers(EXAMPLE_ANSWERS))
     spec.nodes[0].address, spec.nodes[1].address = own[0], own[1]
     spec.services.vip = "172.16.1.10"
@@ -120,7 +138,8 @@ def test_preflight_json_prints_no_secret(tmp_path):
     answers = tmp_path / "a.yaml"
     save_answers(spec, answers)
     r = _cli("preflight", "--answers", answers, "--secrets", _secrets_file(tmp_path), "--json", "--no-probe",
-             "--skip-source-probe", "--trust-dir", tmp_path / "trust", cwd=tmp_path, stdin=subprocess.DEVNULL)
+             "--skip-source-probe", "--trust-dir", tmp_path / "trust", cwd=tmp_path, stdin=subprocess.DEVNULL,
+             prefix=two_node_namespace)
     assert r.returncode in (0, 1), r.stderr
     out = json.loads(r.stdout)
     assert out["findings"], out
