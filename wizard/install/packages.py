@@ -8,8 +8,6 @@ cluster needs at boot (corosync, pacemaker) are left to the cluster stage.
 
 from __future__ import annotations
 
-import shlex
-
 from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed, watching
 
 SOURCES_LIST = "/etc/apt/sources.list.d/zabbix-ha.list"
@@ -204,8 +202,3 @@ def steps(ctx_nodes: list[str]) -> list[Step]:
     out.append(Step(first, "packages.parity", "Same package versions on both nodes", verify=_verify_parity,
                     after=("packages.install", f"{second}:packages.install")))
     return out
-
-
-def describe_source(ctx: Context) -> str:
-    line = source_line(ctx)
-    return shlex.quote(line.strip()) if line else "the node's configured OS repositories"
