@@ -148,3 +148,18 @@ def test_remembered_install_state_is_json_on_the_first_node_even_after_files_cha
     import json
     assert json.loads(text)["drbd_fresh:" + first] is True
     assert "zabbix-server" in files.changed_kinds(ctx)
+
+
+def test_applied_answers_are_in_place_only_when_content_mode_and_owner_match(spec, secrets):
+    import hashlib
+
+    from wizard.install import final
+
+    first = spec.hostnames[0]
+    ctx = Context(spec, secrets, first, {}, render(spec, secrets), Shared())
+    files_ = final._state_files(ctx)
+    exact = "".join(f"{hashlib.sha256(f.text.encode()).hexdigest()} {f.mode:o} root root\n" for f in files_)
+    for answer, expected in ((exact, True), (exact.replace(" 600 ", " 644 "), False), ("missing\nmissing\n", False)):
+        ctx.executors[first] = RecordingExecutor(first, [(r"^sh -c for f;", (0, answer, ""))])
+        assert final._state_in_place(ctx) is expected
+    assert [f.mode for f in files_] == [0o640, 0o600]

@@ -20,8 +20,8 @@ _STAT_SCRIPT = (
 )
 
 
-def _differing(ctx: Context) -> list:
-    files = list(ctx.tree[ctx.node].values())
+def out_of_date(ctx: Context, files: list) -> list:
+    """The files (RenderedFile) whose content, mode or owner on the node differs: one command for all."""
     res = ctx.sh(_STAT_SCRIPT, *[f.path for f in files], timeout=60)
     lines = res.stdout.splitlines()
     if len(lines) != len(files):
@@ -33,6 +33,10 @@ def _differing(ctx: Context) -> list:
         if line != want:
             out.append(rendered)
     return out
+
+
+def _differing(ctx: Context) -> list:
+    return out_of_date(ctx, list(ctx.tree[ctx.node].values()))
 
 
 _DIR_STAT = 'for d; do if [ -d "$d" ]; then stat -c "%a %U %G" -- "$d"; else echo missing; fi; done'

@@ -3,14 +3,16 @@
 The frontend must serve its login page (not the set-up wizard, which means
 it did not find its configuration), and the API must log in as Admin with
 the password from the secrets file. The password travels on curl's stdin.
-Then the answers (and, apart, 0600, the secrets) are kept on both nodes in
-/etc/zabbix-ha/, for reruns and for the failover test.
+The answers (and, apart, 0600, the secrets) are kept on both nodes in
+/etc/zabbix-ha/ as the install's FIRST step (state_steps), so a resumed
+install and preflight recognise half-made state as this cluster's.
 """
 
 from __future__ import annotations
 
 import json
 
+from wizard.install.files import out_of_date
 from wizard.install.step import Context, Step, StepFailed, wait_for
 
 FRONTEND_TIMEOUT = 180
@@ -65,28 +67,23 @@ def _verify_api(ctx: Context) -> None:
     ctx.say(f"Zabbix {version['result']} answers at {_url(ctx)}; Admin logs in with the chosen password")
 
 
-def _state_files(ctx: Context) -> dict[str, tuple[str, int]]:
+def _state_files(ctx: Context) -> list:
     from wizard.answers import dump_answers, dump_secrets
+    from wizard.render import RenderedFile
 
     d = ctx.profile.paths.state_dir
-    return {f"{d}/{ANSWERS}": (dump_answers(ctx.spec), 0o640), f"{d}/{SECRETS}": (dump_secrets(ctx.secrets), 0o600)}
+    return [RenderedFile(f"{d}/{ANSWERS}", dump_answers(ctx.spec), "applied-answers", 0o640),
+            RenderedFile(f"{d}/{SECRETS}", dump_secrets(ctx.secrets), "applied-secrets", 0o600, secret=True)]
 
 
 def _state_in_place(ctx: Context) -> bool:
-    import hashlib
-
-    for path, (text, mode) in _state_files(ctx).items():
-        res = ctx.sh('[ -f "$1" ] && printf "%s %s" "$(sha256sum < "$1" | cut -d" " -f1)" "$(stat -c %a "$1")"',
-                     path, check=False)
-        if res.stdout.strip() != f"{hashlib.sha256(text.encode()).hexdigest()} {mode:o}":
-            return False
-    return True
+    return not out_of_date(ctx, _state_files(ctx))
 
 
 def _write_state(ctx: Context) -> str:
     ctx.run(["mkdir", "-p", "-m", "0750", ctx.profile.paths.state_dir])
-    for path, (text, mode) in _state_files(ctx).items():
-        ctx.ex.put(path, text, mode)
+    for f in _state_files(ctx):
+        ctx.ex.put(f.path, f.text, f.mode, f"{f.owner}:{f.group}")
     return f"applied answers kept in {ctx.profile.paths.state_dir} (secrets apart, 0600)"
 
 
