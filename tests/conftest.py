@@ -40,14 +40,23 @@ def pytest_addoption(parser):
                      help="also run the whole install end to end on the VM lab (install_e2e marker)")
 
 
+LAB_MARKERS = ("lab_vm", "lab_container", "lab_vm_preinstalled", "lab_container_preinstalled")
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--install-e2e"):
-        return
-    chosen = [i for i in items if i.get_closest_marker("install_e2e") is None]
-    dropped = [i for i in items if i.get_closest_marker("install_e2e") is not None]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = chosen
+    """Deselect (reported as such, never skipped): the install e2e unless asked
+    for, and every lab user outside tests/lab when a run ignores tests/lab."""
+    lab_ignored = any(str(p).rstrip("/").endswith("tests/lab") for p in (config.getoption("ignore") or []))
+
+    def dropped(item) -> bool:
+        if item.get_closest_marker("install_e2e") is not None and not config.getoption("--install-e2e"):
+            return True
+        return lab_ignored and any(item.get_closest_marker(m) is not None for m in LAB_MARKERS)
+
+    gone = [i for i in items if dropped(i)]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = [i for i in items if not dropped(i)]
 
 
 @pytest.fixture(autouse=True)

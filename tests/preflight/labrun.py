@@ -14,16 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import pytest
-
-
-
-@pytest.fixture(autouse=True, scope="module")
-def only_with_lab_tests(request):
-    ignored = [str(p) for p in (request.config.getoption("ignore") or [])]
-    if any(p.rstrip("/").endswith("tests/lab") for p in ignored):
-        pytest.skip("lab tests are ignored in this run")
-
 
 def _args(tmp_path, **kw):
     from wizard.lab.paths import KNOWN_HOSTS, SSH_KEY

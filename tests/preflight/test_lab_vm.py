@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.lab.conftest import _lab_manager, lab  # noqa: F401  (fixtures)
-from tests.preflight.labrun import _cli, _run, only_with_lab_tests  # noqa: F401
+from tests.preflight.labrun import _cli, _run
 
 pytestmark = pytest.mark.lab_vm
 
