@@ -57,6 +57,14 @@ def pytest_collection_modifyitems(config, items):
     if gone:
         config.hook.pytest_deselected(items=gone)
         items[:] = [i for i in items if not dropped(i)]
+    # The lab's users last, one flavour after the other: a lab stays up until
+    # the session ends or another flavour replaces it, and its emulated VMs
+    # would otherwise load both cores under every later test (a timing probe
+    # failed in CI that way). Stable sort: module order kept within a flavour.
+    def lab_order(item) -> int:
+        return next((n + 1 for n, m in enumerate(LAB_MARKERS) if item.get_closest_marker(m) is not None), 0)
+
+    items.sort(key=lab_order)
 
 
 @pytest.fixture(autouse=True)

@@ -24,8 +24,11 @@ from urllib.parse import urlsplit
 
 from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets, has_control
 
-LISTEN_SECONDS = 5
-CONNECT_SECONDS = 3
+# The sender retries until answered, so a working path costs well under a
+# second; these bound only a blocked one. The sender's window must outlast a
+# slow start of the listener (SSH + perl on a loaded node took over 3 s in CI).
+LISTEN_SECONDS = 15
+CONNECT_SECONDS = 12
 
 # args: token seconds spec... (spec = proto,addr,port). One process listens on
 # every port the peer will test; prints BUSY spec / GOT spec lines.
