@@ -353,5 +353,6 @@ def test_a_message_does_not_repeat_its_node(code, severity, node, breaker, paylo
         if f.node:
             shown = f.beside_node()
             assert f.node not in shown.split()[0], (f.code, shown)
+            assert shown[:1].isalnum() or shown[:1] in "/(", (f.code, shown)      # no "'s clock ..." left over
             row = format_table([f], 200).splitlines()[1]
             assert shown.startswith(row.split(f.code, 1)[1].strip()), row     # the CLI table shows it so too

@@ -58,6 +58,9 @@ class Finding:
         """The message as shown next to the finding's node (the TUI's Node
         column, the CLI's NODE column): without the node's name leading it a
         second time. The message itself stays whole for views that show it alone."""
+        # "node1's clock ..." beside node1 reads "the clock ...".
+        if self.node and self.message.startswith(self.node + "'s "):
+            return "the " + self.message[len(self.node) + 3:]
         if self.node and self.message.startswith(self.node):
             rest = self.message[len(self.node):].lstrip(" :")
             return rest or self.message
