@@ -62,7 +62,7 @@ def test_world_readable_secrets_exit_2(tmp_path, secrets):
     secrets_file = tmp_path / "secrets.yaml"
     save_secrets(secrets, secrets_file)
     secrets_file.chmod(0o644)
-    result = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets_file, "--out", tmp_path)
+    result = zabbix_ha("render", "--answers", EXAMPLE_ANSWERS, "--secrets", secrets_file, "--out", tmp_path / "out")
     assert result.returncode == 2 and "chmod 600" in result.stderr
 
 

@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render = subparsers.add_parser(
         "render", help="write every generated file, one tree per node",
         description="Render the configuration files of both nodes into DIR/<node>/<path>.")
-    _answers_arguments(render)
+    answers_arguments(render)
     render.add_argument("--out", required=True, metavar="DIR", help="directory to write the trees into")
     render.set_defaults(func=cmd_render)
 
@@ -19,14 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate", help="render to a temporary directory and check every file with the real tools",
         description="Check every generated file with the tool that will read it "
                     "(drbdadm, corosync, crm_verify/crm_simulate, apache2ctl, mariadbd, zabbix_server).")
-    _answers_arguments(validate)
+    answers_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
 
-def _answers_arguments(parser: argparse.ArgumentParser) -> None:
+def answers_arguments(parser: argparse.ArgumentParser,
+                      secrets_help: str = "secrets file (YAML, mode 0600); "
+                                          "without it files holding secrets are left out") -> None:
     parser.add_argument("--answers", required=True, metavar="FILE", help="answers file (YAML)")
-    parser.add_argument("--secrets", metavar="FILE",
-                        help="secrets file (YAML, mode 0600); without it files holding secrets are left out")
+    parser.add_argument("--secrets", metavar="FILE", help=secrets_help)
 
 
 def load_inputs(args: argparse.Namespace):
@@ -45,55 +46,28 @@ def load_inputs(args: argparse.Namespace):
     return spec, secrets, warnings
 
 
-def _print_warnings(warnings) -> None:
+def print_warnings(warnings) -> None:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
 
 
-def check_out_dir(out: Path, option: str = "--out") -> None:
-    """Refuse an output directory that cannot be one, before anything is rendered."""
-    from wizard.errors import UserError
-
-    for parent in (out, *out.parents):
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"{option} {out}: {parent} is a file, not a directory",
-                                f"give {option} a new or existing directory")
-            break
-
-
-def write_tree(tree, out: Path, option: str = "--out") -> list[Path]:
-    """Write rendered files under out/<node>/<path> with their modes."""
-    from wizard.answers import write_atomic
-    from wizard.errors import UserError
-
-    written = []
-    for node, files in tree.items():
-        for path, rendered in files.items():
-            target = out / node / path.lstrip("/")
-            try:
-                write_atomic(target, rendered.text, rendered.mode)
-            except OSError as exc:
-                raise UserError(f"{option} {out}: cannot write {target}: {exc.strerror}",
-                                f"give {option} a directory you can write to") from None
-            written.append(target)
-    return written
-
-
 def cmd_render(args: argparse.Namespace) -> int:
+    from wizard.outdir import open_out_dir, write_tree
     from wizard.render import render
 
     out = Path(args.out)
-    check_out_dir(out)
+    outdir = open_out_dir(out)
     spec, secrets, warnings = load_inputs(args)
-    _print_warnings(warnings)
+    print_warnings(warnings)
     tree = render(spec, secrets)
-    written = write_tree(tree, out)
+    result = write_tree(tree, outdir)
     for node, files in tree.items():
         print(f"{node}: {len(files)} files in {out / node}")
+    for path in result.removed:
+        print(f"removed {path} (an earlier render wrote it; this one does not)")
     if secrets is None:
         print("note: no --secrets given; files that hold passwords were not rendered", file=sys.stderr)
-    return 0 if written else 1
+    return 0 if result.written else 1
 
 
 def validation_context(spec):
@@ -111,7 +85,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from wizard.render import render
 
     spec, secrets, warnings = load_inputs(args)
-    _print_warnings(warnings)
+    print_warnings(warnings)
     tree = render(spec, secrets)
     from wizard.validators import validate_tree  # after the input checks: runs tools
 
