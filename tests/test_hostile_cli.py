@@ -34,7 +34,7 @@ class Case:
     named: str                       # must appear in stderr
     answers: object = None           # dict -> YAML; str/bytes -> written as is; None -> the example
     secrets: object = None           # dict -> YAML (0600); str/bytes as is; None -> no --secrets
-    command: str = "render"          # render | validate | preflight | wizard-yes
+    command: str = "render"          # render | validate | export | preflight | wizard-yes
     extra: list = field(default_factory=list)
     code: int = 2
     secrets_mode: int = 0o600
@@ -178,6 +178,12 @@ CASES += [
     Case("out-is-a-file", "--out", None, extra=["--out", str(EXAMPLE_ANSWERS)]),
     Case("out-under-a-file", "--out", None, extra=["--out", str(EXAMPLE_ANSWERS / "sub")]),
     Case("out-in-proc", "--out", None, extra=["--out", "/proc/zabbix-ha-out"]),
+    # A non-empty directory render did not write (no manifest of its own there).
+    Case("out-foreign-directory", "--out", None, extra=["--out", str(ROOT / "examples")]),
+    Case("export-out-is-a-directory", "--out", None, command="export", extra=["--out", str(ROOT / "examples")]),
+    Case("export-out-under-a-file", "--out", None, command="export", extra=["--out", str(EXAMPLE_ANSWERS / "b")]),
+    Case("export-bad-secrets", "secrets.db_password", command="export",
+         secrets={**GOOD_SECRETS, "db_password": "short"}),
     # 6 and secrets files
     Case("secret-leading-space", "secrets.db_password", secrets={**GOOD_SECRETS, "db_password": " db-secret-1"}),
     Case("secret-trailing-space", "secrets.hacluster_password",
@@ -240,6 +246,10 @@ def _argv(case: Case, work: Path) -> list[str]:
         return ["render", *argv]
     if case.command == "validate":
         return ["validate", *argv]
+    if case.command == "export":
+        if "--out" not in argv:
+            argv += ["--out", str(work / "out")]
+        return ["export", *argv]
     if case.command == "preflight":
         return ["preflight", *argv, "--trust-dir", str(work / "trust"), "--no-probe"]
     if case.command == "preflight-bare":

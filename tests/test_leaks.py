@@ -16,7 +16,7 @@ import os
 import shlex
 import subprocess
 import sys
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 import yaml
@@ -37,6 +37,7 @@ def forms(value: str) -> set[str]:
         value,
         escape(value, {'"': "&quot;", "'": "&apos;"}),             # XML attribute
         escape(value, {'"': "&#34;", "'": "&#39;"}),
+        quoteattr(value)[1:-1],                                      # XML attribute, as the stdlib quotes it
         value.replace("\\", "\\\\").replace("'", "\\'"),            # PHP single-quoted
         yaml.safe_dump(value).strip().removesuffix("...").strip(),   # YAML scalar
         json.dumps(value)[1:-1],                                     # JSON string

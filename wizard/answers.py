@@ -284,18 +284,19 @@ def dump_secrets(secrets: Secrets) -> str:
         {"format": FORMAT_VERSION, **to_data(secrets)}, sort_keys=False, default_flow_style=False)
 
 
-def write_atomic(path: str | os.PathLike, text: str, mode: int = 0o644) -> None:
+def write_atomic(path: str | os.PathLike, text: str | bytes, mode: int = 0o644) -> None:
     """Write via a temp file in the same directory and rename it into place.
 
     The temp file is created with `mode` from the start (mkstemp makes it
     0600, then we only ever widen), so a secret is never briefly readable.
+    Text is written as UTF-8; bytes (an archive) as they are.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)

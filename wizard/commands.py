@@ -1,4 +1,4 @@
-"""`zabbix-ha render` and `zabbix-ha validate`: the core without the TUI."""
+"""`zabbix-ha render`, `validate` and `export`: the core without the TUI."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(drbdadm, corosync, crm_verify/crm_simulate, apache2ctl, mariadbd, zabbix_server).")
     answers_arguments(validate)
     validate.set_defaults(func=cmd_validate)
+
+    export = subparsers.add_parser(
+        "export", help="write a review bundle (.tar.gz): files per node, plan, answers; no secrets",
+        description="Write what the install would put on the nodes as one archive for review: the files "
+                    "per node, the install steps, the answers, a MANIFEST of SHA-256 sums and a README. "
+                    "Needs no node. Holds no password (files that hold one show a placeholder). The "
+                    "same answers always give a byte-identical archive.")
+    answers_arguments(export, secrets_help="secrets file (YAML, mode 0600): checked to be complete for these "
+                                           "answers; nothing of it goes into the bundle")
+    export.add_argument("--out", required=True, metavar="FILE", help="the archive to write, e.g. bundle.tar.gz")
+    export.set_defaults(func=cmd_export)
 
 
 def answers_arguments(parser: argparse.ArgumentParser,
@@ -105,3 +116,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"    {message}")
     print(f"{len(verdicts) - failed} valid, {failed} invalid or unchecked")
     return 1 if failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from wizard.bundle import build_bundle, check_bundle_out, write_bundle
+
+    out = Path(args.out)
+    check_bundle_out(out)
+    # The secrets are loaded only to refuse a wrong or incomplete file, as
+    # render does; build_bundle is never given them, so none can end up inside.
+    spec, _secrets, warnings = load_inputs(args)
+    print_warnings(warnings)
+    data = build_bundle(spec)
+    write_bundle(data, out)
+    print(f"{out}: review bundle of {spec.name} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()})")
+    print("it holds no secret; read README.txt inside for how to review it", file=sys.stderr)
+    return 0

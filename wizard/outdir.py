@@ -41,12 +41,7 @@ class Written:
 
 def open_out_dir(out: Path, option: str = "--out") -> OutDir:
     """Check `out` before anything is rendered: a directory we may write, and what we wrote there before."""
-    for parent in (out, *out.parents):
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"{option} {out}: {parent} is a file, not a directory",
-                                f"give {option} a new or existing directory")
-            break
+    refuse_file_on_the_way(out, (out, *out.parents), option, "a new or existing directory")
     manifest = out / MANIFEST_NAME
     if manifest.exists() or manifest.is_symlink():
         return OutDir(out, option, _read_manifest(manifest, option))
@@ -56,6 +51,15 @@ def open_out_dir(out: Path, option: str = "--out") -> OutDir:
                         f"give {option} a new or empty directory (a tree rendered by a zabbix-ha "
                         "older than this manifest has none: remove it first)")
     return OutDir(out, option, frozenset())
+
+
+def refuse_file_on_the_way(out: Path, candidates, option: str, wanted: str) -> None:
+    """The nearest existing one of `candidates` (out, then its parents) must be a directory."""
+    for parent in candidates:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{option} {out}: {parent} is a file, not a directory", f"give {option} {wanted}")
+            break
 
 
 def _read_manifest(path: Path, option: str) -> frozenset[str]:
