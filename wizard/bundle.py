@@ -49,16 +49,9 @@ def placeholder_secrets(spec: ClusterSpec) -> Secrets:
 
 def plan_lines(spec: ClusterSpec) -> list[str]:
     """The install steps per node, as `zabbix-ha plan --offline` lists them."""
-    from wizard.install.plan import build_plan
+    from wizard.install.plan import build_plan, plan_lines as lines_of
 
-    plan = build_plan(spec)
-    lines = []
-    for node in spec.hostnames:
-        lines.append(f"{node}:")
-        for step in plan.for_node(node):
-            flag = "  DESTRUCTIVE" if step.destructive is not None else ""
-            lines.append(f"  [     ] {step.id:<20} {step.title}{flag}")
-    return lines
+    return lines_of(build_plan(spec), spec.hostnames)
 
 
 def _files_listing(tree) -> str:

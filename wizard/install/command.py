@@ -118,7 +118,7 @@ def contexts_for(spec, secrets, executors, on_event, accept_wipe=frozenset()):
 # -- plan ------------------------------------------------------------------------
 
 def cmd_plan(args) -> int:
-    from wizard.install.plan import build_plan
+    from wizard.install.plan import build_plan, plan_lines
     from wizard.journal import Journal
 
     spec, secrets = _inputs(args, need_secrets=False)
@@ -138,12 +138,7 @@ def cmd_plan(args) -> int:
                     ex.close()
     else:
         note = "(--offline: the nodes were not contacted)"
-    for node in spec.hostnames:
-        print(f"{node}:")
-        for step in plan.for_node(node):
-            mark = {"done": "done ", "todo": "to do", "verify": "check"}.get(status.get(step.key, ""), "     ")
-            flag = "  DESTRUCTIVE" if step.destructive is not None else ""
-            print(f"  [{mark}] {step.id:<20} {step.title}{flag}")
+    print("\n".join(plan_lines(plan, spec.hostnames, status)))
     todo = sum(1 for v in status.values() if v == "todo")
     if status:
         print(f"\n{todo} step(s) would change something; "

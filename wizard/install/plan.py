@@ -75,3 +75,19 @@ def pending_destruction(plan: Plan, contexts: dict[str, Context]) -> list[str]:
             continue
         out.append(step.destructive(ctx))
     return out
+
+
+PLAN_MARKS = {"done": "done ", "todo": "to do", "verify": "check"}
+
+
+def plan_lines(plan: Plan, nodes: list[str], status: dict[str, str] | None = None) -> list[str]:
+    """The steps per node as `zabbix-ha plan` prints them; `status`: step key -> done/todo/verify."""
+    status = status or {}
+    lines = []
+    for node in nodes:
+        lines.append(f"{node}:")
+        for step in plan.for_node(node):
+            mark = PLAN_MARKS.get(status.get(step.key, ""), "     ")
+            flag = "  DESTRUCTIVE" if step.destructive is not None else ""
+            lines.append(f"  [{mark}] {step.id:<20} {step.title}{flag}")
+    return lines
