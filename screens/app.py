@@ -59,9 +59,11 @@ class WizardApp(App):
 
     def __init__(self, spec: ClusterSpec, secrets: Secrets | None = None, *,
                  answers_out: Path, source: str = "", lab_answers: Path | None = None,
-                 start_at: str = "welcome", install_backend=None, secrets_source: Path | None = None) -> None:
+                 start_at: str = "welcome", install_backend=None, secrets_source: Path | None = None,
+                 failover_backend=None) -> None:
         super().__init__()
         self.install_backend = install_backend   # screens.install.InstallBackend; None: the real one
+        self.failover_backend = failover_backend   # screens.failover.FailoverBackend; None: the real one
         self.spec = spec
         self.secrets = secrets or Secrets()
         self.answers_out = Path(answers_out)
@@ -214,11 +216,13 @@ class WizardApp(App):
     def action_request_quit(self) -> None:
         if isinstance(self.screen, QuitDialog):      # already asking
             return
-        install = self.get_screen("install") if self.is_screen_installed("install") else None
-        if getattr(install, "running", False):
-            # Stop the install first (after its running step), then quit as usual.
-            install.action_abort(then=self.action_request_quit)
-            return
+        for name in ("install", "failover"):
+            step = self.get_screen(name) if self.is_screen_installed(name) else None
+            if getattr(step, "running", False):
+                # Stop it first (the install after its running step; a failover scenario restores
+                # its starting state), then quit as usual.
+                step.action_abort(then=self.action_request_quit)
+                return
         if not self.unsaved():
             self.exit(0)
             return

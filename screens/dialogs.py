@@ -87,16 +87,17 @@ class ConfirmDialog(ModalScreen[bool]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "no", _("Cancel"))]
 
-    def __init__(self, question: str, explain: str, yes: str) -> None:
+    def __init__(self, question: str, explain: str, yes: str, no: str | None = None) -> None:
         super().__init__()
         self.question, self.explain, self.yes = question, explain, yes
+        self.no = no or _("Cancel")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Prose(self.question, id="question")
             yield Prose(self.explain, id="explain")
             with Horizontal(id="buttons"):
-                yield Button(_("Cancel"), id="no", compact=True)
+                yield Button(self.no, id="no", compact=True)
                 yield Button(self.yes, id="yes", compact=True, variant="error")
 
     def on_mount(self) -> None:

@@ -13,11 +13,11 @@ LABEL = 11          # the left column ("Nodes", "DRBD r0", ...)
 _WRAP = {"break_on_hyphens": False}
 
 
-def _rows(label: str, lines: list[str]) -> list[str]:
+def _rows(label: str, lines: list[str], width: int = WIDTH) -> list[str]:
     out = []
     for i, line in enumerate(lines or ["-"]):
         head = (label if i == 0 else "").ljust(LABEL)
-        wrapped = textwrap.wrap(line, WIDTH - LABEL, subsequent_indent="  ", **_WRAP) or [""]
+        wrapped = textwrap.wrap(line, width - LABEL, subsequent_indent="  ", **_WRAP) or [""]
         out.append(head + wrapped[0])
         out += [" " * LABEL + w for w in wrapped[1:]]
     return out
@@ -159,27 +159,28 @@ def _constraint(c) -> str:
     return f"{c.id} ({what})"
 
 
-def format_screen(st: Status, problems: list[Problem]) -> str:
+def format_screen(st: Status, problems: list[Problem], width: int = WIDTH) -> str:
+    """`width`: the columns to fill (the wizard's panel is narrower than a terminal)."""
     bad = [p for p in problems if p.severity in ("error", "warning")]
     blocking = [p for p in problems if p.blocks_failover]
     verdict = ("HEALTHY" if not bad else "DEGRADED") + (", can fail over" if not blocking else ", CANNOT fail over")
     title = "zabbix-ha status"
-    lines = [title + verdict.rjust(WIDTH - len(title)), ""]
-    lines += _rows("Nodes", _nodes(st))
-    lines += _rows("Quorum", _quorum(st))
-    lines += _rows("Links", _links(st))
-    lines += _rows(f"DRBD {st.expect.drbd_resource}", _drbd(st))
-    lines += _rows("Resources", _resources(st))
-    lines += _rows("Failed", _failures(st))
-    lines += _rows("Moves/bans", [_constraint(c) for c in st.constraints] or ["none"])
-    lines += _rows("Fencing", _fencing(st))
-    lines += _rows("Packages", _packages(st, problems))
+    lines = [title + verdict.rjust(width - len(title)), ""]
+    lines += _rows("Nodes", _nodes(st), width)
+    lines += _rows("Quorum", _quorum(st), width)
+    lines += _rows("Links", _links(st), width)
+    lines += _rows(f"DRBD {st.expect.drbd_resource}", _drbd(st), width)
+    lines += _rows("Resources", _resources(st), width)
+    lines += _rows("Failed", _failures(st), width)
+    lines += _rows("Moves/bans", [_constraint(c) for c in st.constraints] or ["none"], width)
+    lines += _rows("Fencing", _fencing(st), width)
+    lines += _rows("Packages", _packages(st, problems), width)
     if problems:
         lines += ["", f"{len(bad)} problem(s)" + (f", {len(blocking)} blocking a failover" if blocking else "") + ":"]
         for p in problems:
             mark = {"error": "ERROR", "warning": "WARN", "info": "info"}[p.severity]
-            lines += textwrap.wrap(p.message, WIDTH, initial_indent=f"{mark:<6} ", subsequent_indent=" " * 7, **_WRAP)
-            lines += textwrap.wrap(p.fix, WIDTH, initial_indent="       fix: ", subsequent_indent=" " * 12, **_WRAP)
+            lines += textwrap.wrap(p.message, width, initial_indent=f"{mark:<6} ", subsequent_indent=" " * 7, **_WRAP)
+            lines += textwrap.wrap(p.fix, width, initial_indent="       fix: ", subsequent_indent=" " * 12, **_WRAP)
     return "\n".join(lines) + "\n"
 
 
