@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "wizard.preflight.command",
     "wizard.install.command",
     "wizard.status.command",
+    "wizard.failover.command",
 )
 
 
