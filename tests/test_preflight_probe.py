@@ -143,3 +143,16 @@ def test_probe_feeds_check(executors):
     codes = {f.code for f in findings}
     assert not any(c.startswith("path-") for c in codes)
     assert "address-in-use" in codes          # 127.0.0.1 answers: it is taken
+
+
+def test_a_port_that_accepts_and_never_answers_does_not_hang_the_other_probes(executors):
+    # On a rerun DRBD itself holds its port: it accepts the probe's connection and says nothing.
+    port = free_port()
+    good = ("udp", "127.0.0.1", "127.0.0.2", free_port())
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.2", port))
+        silent.listen()
+        res = exchange(executors[N2], executors[N1], [("tcp", "127.0.0.1", "127.0.0.2", port), good])
+    assert res[good] == (True, "")
+    ok, detail = res[("tcp", "127.0.0.1", "127.0.0.2", port)]
+    assert ok is None and "in use" in detail

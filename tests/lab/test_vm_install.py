@@ -113,9 +113,11 @@ def cluster(lab, binary):
                lambda: (lambda t: t if KILL_AT.search(t) or "STOPPED" in t else "")(
                    on(lab, "node1", f"cat {HOME}/install-1.log").stdout), timeout=INSTALL_TIMEOUT, interval=5)
     assert KILL_AT.search(log), f"the first install ended before the import:\n{log}"
-    on(lab, "node1", "pkill -KILL -f 'zabbix-ha install' ; true")
+    # "[z]abbix": the pattern must not match the shell that runs pkill (its command line holds the pattern).
+    on(lab, "node1", "pkill -KILL -f '[z]abbix-ha install' ; true")
     wait("the killed install to be gone",
-         lambda: on(lab, "node1", "pgrep -f 'zabbix-ha install'", check=False).returncode == 1, timeout=60, interval=1)
+         lambda: on(lab, "node1", "pgrep -f '[z]abbix-ha install'", check=False).returncode == 1, timeout=60,
+         interval=1)
     before_resume = on(lab, "node1", f"cat {HOME}/install-1.log").stdout
 
     # Second run: resumes and finishes.
@@ -190,6 +192,55 @@ def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
     assert "0 step(s) changed something" in rerun.stdout, rerun.stdout[-4000:]
     assert "CHANGED" not in rerun.stdout
     assert pids(lab) == before
+
+
+DRILL = f"{BIN} failover-test --answers {HOME}/answers.yaml --secrets {HOME}/secrets.yaml --yes --json"
+
+
+def test_failover_drill_refuses_a_cluster_with_a_leftover_move_constraint(lab, cluster):
+    # A `crm resource move` that was never cleared: it pins the services (where they are, so nothing moves).
+    pin = '<rsc_location id="cli-prefer-zabbix" rsc="zabbix" node="node1" score="INFINITY"/>'
+    on(lab, "node1", f"cibadmin --create --scope constraints --xml-text {shlex.quote(pin)}")
+    try:
+        res = on(lab, "node1", f"{DRILL} --scenario switchover", timeout=600, check=False)
+        assert res.returncode == 1, res.stdout + res.stderr
+        report = json.loads(res.stdout)
+        assert report["scenarios"] == [] and not report["ok"]
+        refused = {p["code"]: p for p in report["refused"]}
+        assert "crm_resource --clear --resource zabbix" in refused["leftover-constraint"]["fix"], refused
+    finally:
+        on(lab, "node1", "crm_resource --clear --resource zabbix")
+
+
+def test_failover_drill_runs_every_scenario_and_leaves_the_cluster_healthy(lab, cluster):
+    res = on(lab, "node1", DRILL, timeout=INSTALL_TIMEOUT, check=False)
+    print(res.stderr[-6000:])
+    report = json.loads(res.stdout)
+    results = {s["name"]: s for s in report["scenarios"]}
+    for name, s in results.items():
+        print(f"[failover] {name}: ok={s['ok']} skipped={s['skipped']!r} error={s['error']!r} {s['seconds']} s "
+              + ", ".join(f"{p} {t['outage_seconds']}" for p, t in s["timelines"].items()))
+    assert res.returncode == 0, res.stderr[-4000:]
+    ran = {n for n, s in results.items() if not s["skipped"]}
+    # Run from node1: the switchover moves the services to node2, the kills hit node2, the crash of
+    # node2 brings them back to node1, so the failback has nothing to do.
+    assert ran == {"switchover", "kill-server", "kill-database", "node-lost", "link-cut"}, results.keys()
+    for name in ran:
+        s = results[name]
+        assert s["ok"] and all(ok for _, ok, _ in s["checks"]), (name, s["checks"], s["error"])
+        assert set(s["timelines"]) == {"frontend", "api", "api-auth", "trapper"}
+        assert all(t["samples"] > 5 and t["outage_seconds"] is not None for t in s["timelines"].values()), name
+    assert max(t["outage_seconds"] for t in results["switchover"]["timelines"].values()) > 0
+    assert all(t["outage_seconds"] == 0 for t in results["link-cut"]["timelines"].values())
+    # Left behind: nothing. Healthy, the drill's item and marker gone, the report on node1.
+    status = on(lab, "node1", f"{BIN} status --answers {HOME}/answers.yaml", check=False)
+    assert status.returncode == 0, status.stdout
+    token = api(lab, "user.login", {"username": "Admin", "password": cluster["secrets"]["zabbix_admin_password"]})["result"]
+    assert api(lab, "item.get", {"search": {"key_": "zabbix-ha.drill"}, "output": ["itemid"]}, auth=token)["result"] == []
+    macros = api(lab, "usermacro.get", {"globalmacro": True, "output": ["macro"]}, auth=token)["result"]
+    assert all(m["macro"] != "{$ZABBIX_HA_DRILL}" for m in macros), macros
+    saved = on(lab, "node1", "ls /var/lib/zabbix-ha/failover/").stdout.split()
+    assert any(f.endswith(".json") for f in saved) and any(f.endswith(".txt") for f in saved), saved
 
 
 def test_fencing_node2_through_pacemaker_and_it_rejoins(lab, cluster):

@@ -29,6 +29,8 @@ from wizard.spec import COROSYNC_BASE_PORT, ClusterSpec, Secrets, has_control
 # slow start of the listener (SSH + perl on a loaded node took over 3 s in CI).
 LISTEN_SECONDS = 15
 CONNECT_SECONDS = 12
+# On top of those, for SSH and perl to start on a loaded node (emulated lab nodes took 5+ s).
+START_MARGIN = 20
 
 # args: token seconds spec... (spec = proto,addr,port). One process listens on
 # every port the peer will test; prints BUSY spec / GOT spec lines.
@@ -83,8 +85,14 @@ while (%pending && time <= $end) {
         if ($proto eq "tcp") {
             my $c = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "tcp", Timeout => 1);
             if ($c) {
-                print $c "$tok\n"; my $l = <$c>;
-                if (defined $l && index($l, "OK $tok") == 0) { print "OK $sp\n"; delete $pending{$sp}; next }
+                # A read with a deadline: a port held by something else (DRBD itself on a
+                # rerun) accepts and never answers; a bare <$c> would hang every probe.
+                print $c "$tok\n";
+                if (IO::Select->new($c)->can_read(1)) {
+                    my $l = <$c>;
+                    if (defined $l && index($l, "OK $tok") == 0) { print "OK $sp\n"; delete $pending{$sp}; next }
+                }
+                $err{$sp} = "connected, but no answer from the probe (another program holds the port?)"; close $c;
             } else { $err{$sp} = "$!" }
         } else {
             my $s = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port, Proto => "udp");
@@ -210,7 +218,7 @@ def exchange(listener_ex, connector_ex, specs: list[Spec]) -> dict[Spec, tuple[b
     def listen():
         try:
             box["listen"] = listener_ex.run(["perl", "-e", LISTEN_PL, token, str(LISTEN_SECONDS), *listen_specs],
-                                            check=False, timeout=LISTEN_SECONDS + 5)
+                                            check=False, timeout=LISTEN_SECONDS + START_MARGIN)
         except Exception as exc:  # timeout or lost connection: reported, not raised
             box["error"] = str(exc)
 
@@ -220,11 +228,11 @@ def exchange(listener_ex, connector_ex, specs: list[Spec]) -> dict[Spec, tuple[b
     try:
         c = connector_ex.run(["perl", "-e", CONNECT_PL, token, str(CONNECT_SECONDS),
                               *[f"{p},{s},{d},{port}" for p, s, d, port in specs]],
-                             check=False, timeout=CONNECT_SECONDS + 6)
-        sent, sent_rc = c.stdout, c.rc
-    except Exception as exc:
-        sent, sent_rc = "", str(exc)
-    t.join(LISTEN_SECONDS + 8)
+                             check=False, timeout=CONNECT_SECONDS + START_MARGIN)
+        sent, sent_rc, sender_error = c.stdout, c.rc, ""
+    except Exception as exc:      # the sender did not finish: nothing was learnt about the path
+        sent, sent_rc, sender_error = "", None, str(getattr(exc, "message", exc))
+    t.join(LISTEN_SECONDS + START_MARGIN + 3)
     heard = box.get("listen")
     out: dict[Spec, tuple[bool | None, str]] = {}
     for spec in specs:
@@ -236,6 +244,8 @@ def exchange(listener_ex, connector_ex, specs: list[Spec]) -> dict[Spec, tuple[b
             out[spec] = (None, "perl is not available on the nodes")
         elif f"BUSY {lkey}" in heard.stdout:
             out[spec] = (None, "the port is already in use on the receiving node, so it was not probed")
+        elif sender_error:
+            out[spec] = (None, f"could not test: {sender_error}"[:300])
         elif f"OK {ckey}" in sent:
             out[spec] = (True, "")
         else:
