@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Button, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from screens.base import Prose, StepScreen
@@ -40,6 +40,7 @@ class ReviewScreen(StepScreen):
                     yield Prose("", id="summary-text")
                     yield Prose(_("Rerun: a diff against the installed files is not available yet."),
                                  classes="explain", id="rerun-note")
+                    yield Button(_("Export a review bundle (no secrets)"), id="export", compact=True)
             for i in range(2):
                 with TabPane(_("node {n}").format(n=i + 1), id=f"node-{i}"):
                     with Horizontal(classes="files"):
@@ -47,7 +48,7 @@ class ReviewScreen(StepScreen):
                         with VerticalScroll(id=f"viewer-{i}", classes="viewer"):
                             yield Prose("", id=f"file-head-{i}", classes="file-head")
                             yield Prose("", id=f"file-{i}", classes="file-text")
-        from textual.widgets import Button, Footer
+        from textual.widgets import Footer
 
         with Horizontal(id="nav"):
             yield Button(_("◀ Back"), id="back", compact=True)
@@ -149,6 +150,27 @@ class ReviewScreen(StepScreen):
         self.query_one(f"#file-{index}", Static).update(
             Syntax(text, LEXERS.get(rendered.kind, "text"), theme="ansi_dark", line_numbers=True,
                    word_wrap=True, background_color="default"))
+
+    def bundle_path(self):
+        return self.app.answers_out.parent / f"{self.app.spec.name}-review.tar.gz"
+
+    @on(Button.Pressed, "#export")
+    def export_bundle(self) -> None:
+        """Every rendered file, the plan and the redacted answers in one archive to hand to a reviewer."""
+        from wizard.bundle import build_bundle, write_bundle
+        from wizard.errors import UserError
+
+        if errors(validate(self.app.spec)):
+            self.notify(_("Fix the answers listed in Summary first: the bundle holds the files they render."),
+                        severity="warning")
+            return
+        out = self.bundle_path()
+        try:
+            write_bundle(build_bundle(self.app.spec), out, option=_("the bundle"))
+        except UserError as exc:
+            self.notify(f"{exc.message}\n{exc.fix}", severity="error")
+            return
+        self.notify(_("Review bundle written to {path} (no passwords in it)").format(path=out))
 
     def action_next(self) -> None:
         problems = self.all_problems()
