@@ -187,6 +187,9 @@ def test_drbd_cluster_and_links_are_healthy(lab, cluster):
 def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
     before = pids(lab)
     assert all(before[f"node1:{p}"] for p in ("mariadbd", "apache2", "zabbix_server")), before
+    plan = on(lab, "node1", f"{BIN} plan --diff --answers {HOME}/answers.yaml --secrets {HOME}/secrets.yaml",
+              timeout=600)
+    assert "no file and no cluster configuration would change" in plan.stdout, plan.stdout[-4000:]
     rerun = on(lab, "node1", f"{INSTALL} 2>&1", timeout=INSTALL_TIMEOUT, check=False)
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     assert "0 step(s) changed something" in rerun.stdout, rerun.stdout[-4000:]

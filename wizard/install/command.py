@@ -34,6 +34,9 @@ def register(subparsers) -> None:
                                           "When the nodes are reachable, say which steps are already done.")
     _common(p)
     p.add_argument("--offline", action="store_true", help="do not contact the nodes")
+    p.add_argument("--diff", action="store_true",
+                   help="also show, per node, the unified diff of every file the install would change, and "
+                        "the change to the cluster configuration (CIB); files holding secrets are not shown")
     p.set_defaults(func=cmd_plan)
 
     p = subparsers.add_parser("install", help="install the cluster on both nodes (preflight first)",
@@ -124,6 +127,7 @@ def cmd_plan(args) -> int:
     spec, secrets = _inputs(args, need_secrets=False)
     plan = build_plan(spec)
     status: dict[str, str] = {}
+    diffs: list[str] = []
     note = ""
     if not args.offline:
         try:
@@ -132,13 +136,21 @@ def cmd_plan(args) -> int:
             note = f"(nodes not reached, so no step is marked done: {getattr(exc, 'message', exc)})"
         else:
             try:
-                status = _check_all(plan, contexts_for(spec, secrets, executors, lambda _e: None))
+                contexts = contexts_for(spec, secrets, executors, lambda _e: None)
+                status = _check_all(plan, contexts)
+                if args.diff:
+                    diffs = _diffs(spec, contexts)
             finally:
                 for ex in executors.values():
                     ex.close()
     else:
         note = "(--offline: the nodes were not contacted)"
     print("\n".join(plan_lines(plan, spec.hostnames, status)))
+    if diffs:
+        print()
+        sys.stdout.writelines(diffs)
+    elif args.diff and status:
+        print("\nno file and no cluster configuration would change")
     todo = sum(1 for v in status.values() if v == "todo")
     if status:
         print(f"\n{todo} step(s) would change something; "
@@ -146,6 +158,16 @@ def cmd_plan(args) -> int:
     if note:
         print(note)
     return 0
+
+
+def _diffs(spec, contexts) -> list[str]:
+    from wizard.install.diff import cib_diff, file_diffs
+
+    out: list[str] = []
+    for node in spec.hostnames:
+        out += file_diffs(contexts[node])
+    out += cib_diff(contexts[spec.hostnames[0]])
+    return out
 
 
 def _check_all(plan, contexts) -> dict[str, str]:
