@@ -82,6 +82,13 @@ SBD_WATCHDOG_DEVICE = "/dev/watchdog"
 # trend caches to the DB on stop (minutes with large caches); MariaDB flushes
 # the buffer pool on stop and may run crash recovery on start after a failover.
 ZABBIX_STOP_TIMEOUT_S = 300
+# Apache with mod_php: the agent's start waits for the status page, which took
+# over 60 s on a busy emulated node right after MariaDB started (measured on the
+# lab: zabbix-web_start_0 timed out at 60 s). Stops get the same margin: a stop
+# that times out fences the node. The filesystem's stop too (umount flushes).
+WEB_START_TIMEOUT_S = 120
+WEB_STOP_TIMEOUT_S = 120
+FS_STOP_TIMEOUT_S = 120
 ZABBIX_START_TIMEOUT_S = 120
 DB_START_TIMEOUT_S = 300
 DB_STOP_TIMEOUT_S = 300
@@ -346,6 +353,9 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
             "watchdog_module": sbd_watchdog_module(spec),
         },
         "zabbix_start_timeout": f"{ZABBIX_START_TIMEOUT_S}s",
+        "web_start_timeout": f"{WEB_START_TIMEOUT_S}s",
+        "web_stop_timeout": f"{WEB_STOP_TIMEOUT_S}s",
+        "fs_stop_timeout": f"{FS_STOP_TIMEOUT_S}s",
         "zabbix_stop_timeout": f"{ZABBIX_STOP_TIMEOUT_S}s",
         "db_start_timeout": f"{DB_START_TIMEOUT_S}s",
         "db_stop_timeout": f"{DB_STOP_TIMEOUT_S}s",
