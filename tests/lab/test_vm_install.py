@@ -111,7 +111,8 @@ def cluster(lab, binary):
                      "</dev/null >/dev/null 2>&1 &")
     log = wait("the first install reaching the schema import",
                lambda: (lambda t: t if KILL_AT.search(t) or "STOPPED" in t else "")(
-                   on(lab, "node1", f"cat {HOME}/install-1.log").stdout), timeout=INSTALL_TIMEOUT, interval=5)
+                   on(lab, "node1", f"cat {HOME}/install-1.log", check=False).stdout),   # a busy node may miss one
+               timeout=INSTALL_TIMEOUT, interval=5)
     assert KILL_AT.search(log), f"the first install ended before the import:\n{log}"
     # "[z]abbix": the pattern must not match the shell that runs pkill (its command line holds the pattern).
     on(lab, "node1", "pkill -KILL -f '[z]abbix-ha install' ; true")

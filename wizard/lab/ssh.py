@@ -104,7 +104,8 @@ def seed_tar(files: dict[str, tuple[bytes | None, int]]) -> bytes:
     return buf.getvalue()
 
 
-def ssh_argv(address: str, command: list[str] | None = None, *, connect_timeout: int = 5,
+# 15 s: an emulated node busy starting its services took over 5 s to send the SSH banner.
+def ssh_argv(address: str, command: list[str] | None = None, *, connect_timeout: int = 15,
              tty: bool = False) -> list[str]:
     argv = ["ssh", "-i", str(SSH_KEY),
             "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "GlobalKnownHostsFile=/dev/null",
