@@ -135,6 +135,7 @@ def save_report(executors: dict, nodes: list[str], report) -> str:
 def run(args) -> int:
     from wizard import __version__
     from wizard.errors import UserError
+    from wizard.failover.api import ApiError
     from wizard.failover.cluster import ClusterOps, DrillFailed
     from wizard.failover.drill import Drill, run_drill
     from wizard.failover.report import format_text
@@ -169,7 +170,7 @@ def run(args) -> int:
     def work():
         try:
             box["report"] = run_drill(drill, scenarios, confirm=_confirm(args, out), version=__version__)
-        except DrillFailed as exc:
+        except (DrillFailed, ApiError) as exc:     # a slow or unreachable API through the VIP: said, no traceback
             box["error"] = str(exc)
         except BaseException as exc:         # reported by the main thread
             box["crash"] = exc

@@ -66,7 +66,8 @@ class Drill:
     def prepare(self) -> None:
         """Log in through the VIP, create the trapper test item, wait until the server takes values."""
         vip = self.ops.spec.services.vip
-        self.api = Api.for_vip(vip, timeout=10)
+        # 30 s: set-up calls on a busy node took over 10 s on the VM lab (the probes keep 3 s).
+        self.api = Api.for_vip(vip, timeout=30)
         try:
             self.api.login("Admin", self.admin_password)
         except ApiError as exc:
