@@ -302,13 +302,20 @@ class FailoverScreen(LaterStep):
     def _check_pressed(self) -> None:
         self.check_cluster()
 
-    def check_cluster(self) -> None:
-        if self.running or self.phase == "checking":
-            return
+    def _login(self):
+        """The backend's login, or None after saying why there is none."""
         login = self.backend.login(self.app)
         if isinstance(login, str):
             self._status(login)
             self.app.bell()
+            return None
+        return login
+
+    def check_cluster(self) -> None:
+        if self.running or self.phase == "checking":
+            return
+        login = self._login()
+        if login is None:
             return
         self._phase("checking")
         self._status(_("Reading both nodes…"))
@@ -399,10 +406,8 @@ class FailoverScreen(LaterStep):
             self._status(_("The test logs in to Zabbix as Admin: enter that password on the Zabbix step (◀ Back)."))
             self.app.bell()
             return
-        login = self.backend.login(self.app)
-        if isinstance(login, str):
-            self._status(login)
-            self.app.bell()
+        login = self._login()
+        if login is None:
             return
         self.stop = threading.Event()
         self.report = None
