@@ -113,6 +113,33 @@ def test_ipmi_probe_uses_stdin_and_reports_missing_agent(executors, monkeypatch)
     assert "bmc1-pw" not in dump and "bmc2-pw" not in dump
 
 
+def test_ipmi_probe_asks_a_bmc_that_missed_a_query_again_and_gives_up_after_the_last_attempt(
+        executors, monkeypatch, tmp_path):
+    # A stand-in agent that refuses a set number of times, counting its runs in a file.
+    from wizard.preflight import probes
+
+    monkeypatch.setattr(probes, "IPMI_RETRY_PAUSE_S", 0)
+    spec = loopback_spec()
+    secrets = factory.secrets()
+    count = tmp_path / "runs"
+
+    def agent_failing(times):
+        count.write_text("")
+        return (f'cat >/dev/null; echo run >>{count}; '
+                f'[ $(wc -l <{count}) -gt {times * 2} ] && {{ echo "Status: ON"; exit 0; }}; '
+                'echo "ERROR: Unable to connect/login to fencing device" >&2; exit 1')
+
+    monkeypatch.setattr(probes, "FENCE_SCRIPT", agent_failing(1))    # both sides miss once (2 runs)
+    results = ipmi(spec, executors, secrets)
+    assert [r.ok for r in results] == [True, True] and all(r.detail == "Status: ON" for r in results)
+
+    monkeypatch.setattr(probes, "FENCE_SCRIPT", agent_failing(99))
+    results = ipmi(spec, executors, secrets)
+    assert [r.ok for r in results] == [False, False]
+    assert all("Unable to connect" in r.detail and f"({probes.IPMI_ATTEMPTS} attempts)" in r.detail for r in results)
+    assert len(count.read_text().splitlines()) == 2 * probes.IPMI_ATTEMPTS
+
+
 def test_parse_fence():
     assert parse_fence(N1, 0, "Status: ON\n", "").ok is True
     r = parse_fence(N1, 1, "", "2024-01-01 ERROR: Unable to connect/login to fencing device\n")

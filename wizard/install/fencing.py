@@ -12,29 +12,18 @@ so it starts with corosync. /etc/default/sbd comes with the rendered files.
 
 from __future__ import annotations
 
-import time
-
 from wizard.install.drbd import guard
 from wizard.install.step import Context, Step, StepFailed
 from wizard.render import sbd_create_argv, sbd_watchdog_module
 
 WATCHDOG_LOAD = "/etc/modules-load.d/zabbix-ha-watchdog.conf"
-IPMI_ATTEMPTS = 3
-IPMI_RETRY_PAUSE = 10
 
 
 def _verify_ipmi(ctx: Context) -> None:
     from wizard.preflight.probes import ipmi
 
-    # A BMC (or a node busy starting its cluster stack) that misses one query
-    # is not broken: ask again, a bounded number of times, before failing.
-    for attempt in range(IPMI_ATTEMPTS):
-        results = ipmi(ctx.spec, ctx.executors, ctx.secrets)
-        bad = [f"{r.node} cannot query the BMC of {r.target}: {r.detail}" for r in results if not r.ok]
-        if not bad or attempt == IPMI_ATTEMPTS - 1:
-            break
-        ctx.say(f"{'; '.join(bad)}: asking again in {IPMI_RETRY_PAUSE} s")
-        time.sleep(IPMI_RETRY_PAUSE)
+    results = ipmi(ctx.spec, ctx.executors, ctx.secrets)      # asks a silent BMC again itself
+    bad = [f"{r.node} cannot query the BMC of {r.target}: {r.detail}" for r in results if not r.ok]
     if bad:
         raise StepFailed("; ".join(bad), "check the BMC address, user and password (secrets file), and that the "
                                          "node reaches the BMC on UDP port 623")

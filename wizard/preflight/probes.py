@@ -119,6 +119,8 @@ NEIGH_SCRIPT = ('for a in "$@"; do ( ping -c1 -W1 -- "$a" >/dev/null 2>&1; echo 
 # $1 host, $2 port: a bare TCP connect (bash's /dev/tcp; no curl needed).
 TCP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2" && echo open'
 
+IPMI_ATTEMPTS = 3
+IPMI_RETRY_PAUSE_S = 10
 FENCE_SCRIPT = 'command -v fence_ipmilan >/dev/null 2>&1 || { echo MISSING; exit 0; }; exec fence_ipmilan'
 
 
@@ -384,15 +386,22 @@ def ipmi(spec: ClusterSpec, executors: dict, secrets: Secrets | None) -> list[Re
                      "password": f"secrets.ipmi.{fenced}"}.get(str(exc), str(exc))
             return ReachResult(runner, fenced, False,
                                f"not asked: {field} holds a control character (it could add fence agent options)")
-        try:
-            # fence_ipmilan bounds its own BMC session; our bound only catches a
-            # node too slow to run it (a loaded emulated node took over 30 s).
-            r = executors[runner].run(["sh", "-c", FENCE_SCRIPT], check=False, input=stdin, timeout=90)
-        except Exception as exc:
-            # The node did not answer in time: the BMC is untested, not unreachable.
-            return ReachResult(runner, fenced, None, f"could not test: {str(exc)[:200]}")
-        res = parse_fence(fenced, r.rc, r.stdout, r.stderr)
-        return ReachResult(runner, fenced, res.ok, res.detail)
+        for attempt in range(1, IPMI_ATTEMPTS + 1):
+            try:
+                # fence_ipmilan bounds its own BMC session; our bound only catches a
+                # node too slow to run it (a loaded emulated node took over 30 s).
+                r = executors[runner].run(["sh", "-c", FENCE_SCRIPT], check=False, input=stdin, timeout=90)
+            except Exception as exc:
+                # The node did not answer in time: the BMC is untested, not unreachable.
+                return ReachResult(runner, fenced, None, f"could not test: {str(exc)[:200]}")
+            res = parse_fence(fenced, r.rc, r.stdout, r.stderr)
+            # A BMC (or a node busy starting its cluster stack) that misses one
+            # query is not broken: only a refusal repeated IPMI_ATTEMPTS times is.
+            if res.ok is not False or attempt == IPMI_ATTEMPTS:
+                break
+            time.sleep(IPMI_RETRY_PAUSE_S)
+        detail = res.detail if res.ok is not False else f"{res.detail} ({IPMI_ATTEMPTS} attempts)"
+        return ReachResult(runner, fenced, res.ok, detail)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(one, (0, 1)))
