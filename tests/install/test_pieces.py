@@ -1,5 +1,7 @@
 """Pure pieces of the install: /etc/hosts block, CIB merge, and where secrets travel."""
 
+import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -178,3 +180,51 @@ def test_ipmi_check_fails_naming_the_bmc_and_the_fix(spec, secrets, monkeypatch)
     with pytest.raises(StepFailed, match="n2 cannot query the BMC of n1: timed out") as err:
         fencing._verify_ipmi(ctx)
     assert "UDP port 623" in err.value.fix
+
+
+def _crm(argv, cib_file, **kw):
+    return subprocess.run(argv, env={**os.environ, "CIB_file": str(cib_file), "LC_ALL": "C"}, capture_output=True,
+                          text=True, timeout=120, **kw)
+
+
+def test_cib_change_is_one_patch_that_keeps_what_is_not_ours_and_restarts_nothing_else(spec, secrets, tmp_path,
+                                                                                      monkeypatch):
+    # A running cluster made by Pacemaker's own tools (crm_simulate), then changed as an older
+    # zabbix-ha version or an administrator would have left it: one of our resources' timeouts
+    # differs, and a node attribute that is not ours exists. The real crm_diff and cibadmin
+    # --patch (on the file, CIB_file) must bring back our sections and keep the rest.
+    from tests.data.status.simulate import running
+    from wizard.remote import LocalExecutor
+
+    live = running(tmp_path, "ipmi")
+    doc = ET.parse(live)
+    # A live CIB names its feature set (crm_simulate's output does not); crm_diff writes the
+    # path-based patches of this format only for CIBs that carry it.
+    features = subprocess.run(["pacemakerd", "--features"], capture_output=True, text=True, timeout=30).stdout
+    doc.getroot().set("crm_feature_set", re.search(r"Supporting v([\d.]+)", features).group(1))
+    doc.find(".//primitive[@id='zabbix-server']//op[@name='stop']").set("timeout", "61s")
+    doc.find(".//nodes/node").append(ET.fromstring(
+        '<instance_attributes id="admin-attrs"><nvpair id="admin-rack" name="rack" value="r7"/></instance_attributes>'))
+    doc.write(live)
+    status_before = ET.tostring(ET.parse(live).find("status"))
+    monkeypatch.setenv("CIB_file", str(live))
+    first = spec.hostnames[0]
+    ctx = Context(spec, secrets, first, {first: LocalExecutor(first)}, render(spec, secrets), Shared())
+
+    assert cib.differences(cib.live_configuration(ctx), cib.rendered_configuration(ctx)) == ["resources"]
+    assert "patched in one transaction: resources" in cib._apply(ctx)
+    after = ET.parse(live)
+    assert cib._in_place(ctx)
+    assert after.find(".//primitive[@id='zabbix-server']//op[@name='stop']").get("timeout") != "61s"
+    assert after.find(".//nvpair[@id='admin-rack']").get("value") == "r7"       # the admin's attribute stays
+    assert ET.tostring(after.find("status")) == status_before                   # the patch held no status
+    # What the cluster would do with it: a stop timeout is no part of a resource's definition
+    # digest, so nothing is stopped or restarted.
+    plan = _crm(["crm_simulate", "-x", str(live), "-S"], live)
+    summary = plan.stdout.split("Transition Summary:")[1].split("Executing")[0]
+    assert not any(w in summary for w in ("Restart", "Stop", "Move")), summary
+
+    # Nothing left to change: the script says so and the CIB's epoch stays.
+    epoch = after.getroot().get("epoch")
+    res = ctx.sh(cib.PATCH_SCRIPT, input=f"{live.read_text()}\n--zabbix-ha-new-cib--\n{live.read_text()}\n")
+    assert res.stdout.strip() == "no difference" and ET.parse(live).getroot().get("epoch") == epoch

@@ -5,9 +5,10 @@ cluster properties it renders; Pacemaker's own properties (dc-version,
 cluster-infrastructure, ...) and the node list stay as the cluster keeps
 them. The check compares only what we own; apply builds the new
 configuration from the live one with our parts put in, checks it with
-`crm_verify`, and replaces it with one `cibadmin --replace` (the DRBD
-primitive and its promotable clone arrive together: a primitive committed
-alone is probed unconfigured and fails).
+`crm_verify`, and applies the difference as one patch (`crm_diff` then
+`cibadmin --patch`, as pcs pushes a CIB): unchanged resources are not
+touched, and the DRBD primitive and its promotable clone arrive together (a
+primitive committed alone is probed unconfigured and fails).
 """
 
 from __future__ import annotations
@@ -96,23 +97,45 @@ def _in_place(ctx: Context) -> bool:
     return not differences(live_configuration(ctx), rendered_configuration(ctx))
 
 
+# Both CIBs arrive on stdin (live, a separator line, new): crm_diff needs files,
+# kept in a private directory that goes with the shell. crm_diff exits 1 when
+# the two differ. --no-version, as pcs does: the patch says what to change, not
+# which epoch it applies to, so a status update in between does not refuse it.
+PATCH_SCRIPT = r"""
+set -u
+d=$(mktemp -d) || exit 3
+trap 'rm -rf "$d"' EXIT
+awk -v d="$d" '$0 == "--zabbix-ha-new-cib--" { new = 1; next } { print > (d (new ? "/new.xml" : "/live.xml")) }'
+crm_diff --no-version --original "$d/live.xml" --new "$d/new.xml" > "$d/patch.xml"
+case $? in 0) echo "no difference"; exit 0 ;; 1) ;; *) exit 4 ;; esac
+cibadmin --patch --xml-file "$d/patch.xml" || exit 5
+echo patched
+"""
+
+
 def _apply(ctx: Context) -> str:
     live, new = live_configuration(ctx), rendered_configuration(ctx)
     changed = differences(live, new)
-    config = merged(live, new)
-    text = ET.tostring(config, encoding="unicode")
-    # Verified against the live status (both nodes seen), so crm_verify judges
-    # the configuration as the cluster will run it.
     whole = ET.fromstring(ctx.run(["cibadmin", "--query"], timeout=60).stdout)
+    before = ET.tostring(whole, encoding="unicode")
+    config = merged(whole.find("configuration"), new)
     whole.remove(whole.find("configuration"))
     whole.insert(0, config)
-    res = ctx.run(["crm_verify", "--xml-pipe", "-V"], input=ET.tostring(whole, encoding="unicode"), check=False,
-                  timeout=120)
+    after = ET.tostring(whole, encoding="unicode")
+    # Verified against the live status (both nodes seen), so crm_verify judges
+    # the configuration as the cluster will run it.
+    res = ctx.run(["crm_verify", "--xml-pipe", "-V"], input=after, check=False, timeout=120)
     if not res.ok:
         raise StepFailed("crm_verify rejects the new cluster configuration; nothing was changed",
                          "this is a bug in zabbix-ha; report it with the answers file", res.stderr[-1500:])
-    ctx.run(["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"], input=text, timeout=120)
-    return "replaced in one transaction: " + ", ".join(changed)
+    # One patch, one transaction: only what differs changes, so Pacemaker
+    # restarts only the resources whose own definition changed.
+    res = ctx.sh(PATCH_SCRIPT, input=f"{before}\n--zabbix-ha-new-cib--\n{after}\n", check=False, timeout=180)
+    if not res.ok:
+        raise StepFailed("cibadmin did not apply the change to the cluster configuration; nothing was changed",
+                         "`crm_mon -1` and `journalctl -u pacemaker` on the first node say why; then run the "
+                         "install again", (res.stdout + res.stderr)[-1500:])
+    return "patched in one transaction: " + ", ".join(changed)
 
 
 def _resource_states(view: ClusterView) -> dict[str, tuple[str, set[str]]]:

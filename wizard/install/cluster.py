@@ -3,12 +3,13 @@
 The authkey is made once on the first node and copied to the second over
 the executor's stdin (base64), never through a file on this machine or an
 argument. Corosync is (re)started only when it is not running our cluster
-(Debian's package starts a one-node cluster "debian" of its own).
+(Debian's package starts a one-node cluster "debian" of its own); a changed
+corosync.conf on a running cluster of ours is reloaded live (corosync_live).
 """
 
 from __future__ import annotations
 
-from wizard.install.files import changed_kinds
+from wizard.install import corosync_live
 from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed, wait_for
 from wizard.status.parse import ClusterView, ParseError, parse_cfgtool, parse_crm_mon
 
@@ -78,7 +79,9 @@ def _stack_running(ctx: Context) -> bool:
     states = _unit_states(ctx, *units)
     if states != ["enabled"] * len(units) + ["active"] * len(units):
         return False
-    if "corosync" in changed_kinds(ctx) or ctx.shared.runtime.get("authkey_changed"):
+    # A changed corosync.conf does not restart a running cluster of ours:
+    # cluster.reload gives it to corosync live.
+    if ctx.shared.runtime.get("authkey_changed"):
         return False
     return _running_our_cluster(ctx)
 
@@ -175,6 +178,9 @@ def steps(nodes: list[str]) -> list[Step]:
                         check=_stack_running, apply=_start_stack,
                         after=("files.write", f"{first}:cluster.authkey"),
                         restarts=("corosync", "pacemaker")))
+    out.append(Step(first, "cluster.reload", "Corosync running with the current corosync.conf (reloaded live)",
+                    check=corosync_live.in_place, apply=corosync_live.reload,
+                    after=("cluster.start", f"{second}:cluster.start")))
     out.append(Step(first, "cluster.online", "Both nodes online, quorate, every link up", verify=_verify_online,
-                    after=(f"{second}:cluster.start",)))
+                    after=("cluster.reload",)))
     return out
