@@ -74,3 +74,43 @@ def test_nothing_differs_nothing_shown(spec, secrets):
 def test_no_cluster_yet_means_no_cib_diff(spec, secrets):
     ctx, _ = _ctx(spec, secrets, lambda tree: {})
     assert cib_diff(ctx) == []
+
+
+def test_plan_says_which_resources_restart_from_crm_simulate_on_the_live_status(spec, secrets, tmp_path,
+                                                                                monkeypatch):
+    # A running cluster (crm_simulate'd, real tools); the answers move the VIP: Pacemaker restarts
+    # the VIP and what starts after it in the group, never the filesystem or MariaDB before it.
+    import copy
+
+    from tests.data.status.simulate import running
+    from wizard.install.diff import transition
+    from wizard.remote import LocalExecutor
+
+    monkeypatch.setenv("CIB_file", str(running(tmp_path, "ipmi")))
+    node = spec.hostnames[0]
+    same = Context(spec, secrets, node, {node: LocalExecutor(node)}, render(spec, secrets), Shared())
+    assert transition(same) == []
+    moved = copy.deepcopy(spec)
+    moved.services.vip = moved.services.vip.rsplit(".", 1)[0] + ".77"
+    ctx = Context(moved, secrets, node, {node: LocalExecutor(node)}, render(moved, secrets), Shared())
+    lines = transition(ctx)
+    restarted = {line.split()[2] for line in lines if line.startswith("* Restart")}
+    assert "zabbix-vip" in restarted and "zabbix-server" in restarted, lines
+    assert not restarted & {"zabbix-fs", "zabbix-db"}, lines
+
+
+def test_effects_name_what_restarts_per_changed_file(spec, secrets, monkeypatch):
+    from wizard.install import diff
+
+    def files(tree):
+        out = {f.path: (f.text, f"{f.mode:o} {f.owner} {f.group}") for f in tree.values()}
+        for f in tree.values():
+            if f.kind in ("zabbix-server", "apache"):
+                out[f.path] = (f.text + "# older\n", out[f.path][1])
+        return out
+    ctx, _ = _ctx(spec, secrets, files)
+    monkeypatch.setattr(diff, "transition", lambda c: ["* Restart    zabbix-vip    ( zbx-node1 )  due to ..."])
+    text = "".join(diff.effects({ctx.node: ctx}, [ctx.node]))
+    assert "zabbix_server.conf: the Zabbix server restarts in place" in text
+    assert "Apache reloads gracefully" in text and "zabbix-vip" in text
+    assert "MariaDB restarts" not in text                  # MariaDB's file did not change

@@ -161,12 +161,14 @@ def cmd_plan(args) -> int:
 
 
 def _diffs(spec, contexts) -> list[str]:
-    from wizard.install.diff import cib_diff, file_diffs
+    from wizard.install.diff import cib_diff, effects, file_diffs
 
     out: list[str] = []
     for node in spec.hostnames:
         out += file_diffs(contexts[node])
     out += cib_diff(contexts[spec.hostnames[0]])
+    if out:
+        out += effects(contexts, spec.hostnames)
     return out
 
 

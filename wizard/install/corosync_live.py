@@ -90,7 +90,7 @@ def _running(ctx: Context) -> dict[str, str]:
     return parse_cmap(res.stdout)
 
 
-def _stale(ctx: Context) -> dict[str, list[str]]:
+def stale(ctx: Context) -> dict[str, list[str]]:
     """node -> keys its running corosync has not taken from its file (only nodes that differ)."""
     out = {}
     for node in ctx.spec.hostnames:
@@ -102,12 +102,11 @@ def _stale(ctx: Context) -> dict[str, list[str]]:
 
 
 def in_place(ctx: Context) -> bool:
-    return not _stale(ctx)
+    return not stale(ctx)
 
 
 def reload(ctx: Context) -> str:
-    stale = _stale(ctx)
-    keys = sorted({k for diff in stale.values() for k in diff})
+    keys = sorted({k for diff in stale(ctx).values() for k in diff})
     blocked = fixed(keys)
     if blocked:
         raise StepFailed(f"corosync cannot take this change while it runs: {', '.join(blocked)}",
@@ -117,7 +116,7 @@ def reload(ctx: Context) -> str:
     ctx.run(["corosync-cfgtool", "-R"], timeout=60)
 
     def probe():
-        left = _stale(ctx)
+        left = stale(ctx)
         return True if not left else "; ".join(f"{n}: {', '.join(k)}" for n, k in left.items())
     wait_for(ctx, "corosync running with the new corosync.conf on both nodes", probe, timeout=RELOAD_TIMEOUT,
              interval=2, fix="`journalctl -u corosync` on each node says what it refused")

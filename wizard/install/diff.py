@@ -64,3 +64,70 @@ def cib_diff(ctx: Context) -> list[str]:
         return []
     return list(difflib.unified_diff(_pretty(live), _pretty(merged(live, new)), "CIB configuration (now)",
                                      "CIB configuration (install)"))
+
+
+# What a changed file of each kind does to the running services (see services, corosync_live).
+_FILE_EFFECTS = {
+    "mariadb": "MariaDB restarts in place, and with it what starts after it in group zabbix (the addresses, "
+               "Apache, the Zabbix server): Zabbix is down until they are back",
+    "zabbix-server": "the Zabbix server restarts in place (collection pauses; the frontend stays up)",
+    "zabbix-server-secrets": "the Zabbix server restarts in place (collection pauses; the frontend stays up)",
+    "apache": "Apache reloads gracefully: no request is lost",
+    "zabbix-frontend": "read by the frontend on its next request: nothing restarts",
+    "zabbix-agent": "zabbix-agent restarts on that node (it is not a cluster service)",
+    "corosync": "corosync re-reads it live (corosync-cfgtool -R): nothing restarts",
+    "sbd": "read when the cluster stack starts: the install does not restart the stack for it",
+    "drbd-global": "not applied to a running DRBD by the install: `drbdadm adjust all` on both nodes",
+    "drbd-resource": "not applied to a running DRBD by the install: `drbdadm adjust all` on both nodes",
+}
+
+
+def transition(ctx: Context) -> list[str] | None:
+    """What Pacemaker would do with the new configuration (crm_simulate on the live status): its
+    Transition Summary lines; None when there is no cluster to ask."""
+    from wizard.install.cib import merged, rendered_configuration
+
+    res = ctx.run(["cibadmin", "--query"], check=False, timeout=60)
+    if not res.ok:
+        return None
+    whole = ET.fromstring(res.stdout)
+    config = merged(whole.find("configuration"), rendered_configuration(ctx))
+    whole.remove(whole.find("configuration"))
+    whole.insert(0, config)
+    sim = ctx.run(["crm_simulate", "--xml-pipe", "--simulate"], input=ET.tostring(whole, encoding="unicode"),
+                  check=False, timeout=120)
+    if not sim.ok or "Transition Summary:" not in sim.stdout:
+        return None
+    summary = sim.stdout.split("Transition Summary:", 1)[1].split("Executing Cluster Transition:", 1)[0]
+    return [line.strip() for line in summary.splitlines() if line.strip().startswith("*")]
+
+
+def effects(contexts: dict[str, Context], nodes: list[str]) -> list[str]:
+    """Per changed file, what happens to the running services; then what Pacemaker would do."""
+    from wizard.install.corosync_live import fixed, stale
+
+    lines: list[str] = []
+    for node in nodes:
+        ctx = contexts[node]
+        for rendered in out_of_date(ctx, list(ctx.tree[node].values())):
+            effect = _FILE_EFFECTS.get(rendered.kind, "nothing restarts")
+            if rendered.kind == "corosync":
+                try:
+                    blocked = fixed(sorted({k for keys in stale(ctx).values() for k in keys}))
+                except Exception:                 # no corosync running: the install starts it
+                    blocked = []
+                if blocked:
+                    effect = f"REFUSED: corosync cannot take {', '.join(blocked)} while it runs"
+            lines.append(f"  {node}:{rendered.path}: {effect}\n")
+    first = contexts[nodes[0]]
+    plan = transition(first)
+    if plan is not None:
+        if plan:
+            lines.append("  Pacemaker, with the new cluster configuration (crm_simulate):\n")
+            lines += [f"    {line}\n" for line in plan]
+        else:
+            lines.append("  Pacemaker, with the new cluster configuration (crm_simulate): "
+                         "nothing starts, stops, moves or restarts\n")
+    if not lines:
+        return []
+    return ["\nWhat happens to the running services:\n", *lines, "  Everything else keeps running.\n"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wizard.install import cib, cluster, database, drbd, fencing, files, final, packages, system
+from wizard.install import cib, cluster, database, drbd, fencing, files, final, packages, services, system
 from wizard.install.step import Context, Step
 from wizard.spec import ClusterSpec
 
@@ -47,7 +47,7 @@ def build_plan(spec: ClusterSpec) -> Plan:
         "cluster": cluster.steps(nodes),
         "drbd": drbd.steps(nodes),
         "database": database.steps(nodes),
-        "cib": cib.steps(nodes),
+        "cib": cib.steps(nodes) + services.steps(nodes),
         "final": final.steps(nodes),
     }
     ordered: list[Step] = []
