@@ -138,6 +138,15 @@ def test_an_added_link_is_reloaded_live_without_restarting_corosync(two_corosync
             break
         time.sleep(1)
     assert [[(ln.id, ln.connected) for ln in ls] for ls in links] == [[(0, True), (1, True), (2, True)]] * 2
+
+    # And back: the answers drop the third link again; reloaded, no link 2 remains.
+    for node, d in dirs.items():
+        (d / "etc" / "corosync.conf").write_text(ctx2.tree[node]["/etc/corosync/corosync.conf"].text)
+    assert "ring2_addr" in "".join(k for keys in corosync_live.stale(ctx2).values() for k in keys)
+    corosync_live.reload(ctx2)
+    assert corosync_live.in_place(ctx2)
+    links = [parse_cfgtool(executors[n].run(["corosync-cfgtool", "-s"]).stdout).links for n in spec2.hostnames]
+    assert [[ln.id for ln in ls] for ls in links] == [[0, 1]] * 2
     assert all(p.poll() is None for p in procs)          # never restarted
 
 
