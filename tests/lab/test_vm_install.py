@@ -6,8 +6,11 @@ One installed cluster serves every test in this module (an install costs
 minutes under emulation), in this order: the install is killed mid-way (in
 the database import, after DRBD is up, before the CIB) and run again, which
 resumes; then everything is checked from outside the nodes, through the VIP;
-then a second install changes nothing and restarts nothing; last, node2 is
-fenced for real through Pacemaker (IPMI via the lab's BMC) and rejoins.
+then a second install changes nothing and restarts nothing; reruns add a
+knet link and change the timezone (corosync reloads live, Apache reloads
+gracefully, nothing restarts, the frontend through the VIP never fails)
+and go back; the failover drill runs; last, node2 is fenced for real
+through Pacemaker (IPMI via the lab's BMC) and rejoins.
 
 The nodes' image already holds the packages (CI's time budget); the
 package step still checks and verifies them. `benchmarks/install.py` runs
@@ -196,6 +199,98 @@ def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
     assert "0 step(s) changed something" in rerun.stdout, rerun.stdout[-4000:]
     assert "CHANGED" not in rerun.stdout
     assert pids(lab) == before
+
+
+class FrontendProbe:
+    """The frontend's login page through the VIP, once a second from outside the nodes, while a rerun runs."""
+
+    def __init__(self, lab) -> None:
+        import threading
+
+        self.lab, self.samples, self.failed = lab, 0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + INSTALL_TIMEOUT          # bounded even if stop() is never called
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            t = time.monotonic()
+            try:
+                ok = self.lab.http_get(f"http://{self.lab.layout.vip}/", timeout=3)[0] == 200
+            except OSError:
+                ok = False
+            self.samples += 1
+            if not ok:
+                self.failed.append(t)
+            self._stop.wait(max(0.0, 1 - (time.monotonic() - t)))
+
+    def __enter__(self) -> "FrontendProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    @property
+    def outage_s(self) -> float:
+        return (self.failed[-1] - self.failed[0] + 1) if self.failed else 0.0
+
+
+def rerun_with(lab, name: str, change) -> tuple[str, subprocess.CompletedProcess, FrontendProbe]:
+    """Answers changed by `change`, put on node1 as NAME.yaml; plan --diff, then the install with the
+    frontend probed through the VIP the whole time."""
+    answers = yaml.safe_load(ANSWERS_FILE.read_text())
+    change(answers)
+    put(lab, "node1", yaml.safe_dump(answers, sort_keys=False).encode(), f"{HOME}/{name}.yaml", 0o644)
+    files = f"--answers {HOME}/{name}.yaml --secrets {HOME}/secrets.yaml"
+    plan = on(lab, "node1", f"{BIN} plan --diff {files}", timeout=600).stdout
+    with FrontendProbe(lab) as probe:
+        run = on(lab, "node1", f"{BIN} install {files} --yes 2>&1", timeout=INSTALL_TIMEOUT, check=False)
+    print(f"[rerun {name}] {probe.samples} probes, frontend outage {probe.outage_s:.0f} s\n{plan}")
+    return plan, run, probe
+
+
+def links_up(lab, node: str) -> list[tuple[str, bool]]:
+    from wizard.status.parse import parse_cfgtool
+
+    return [(ln.id, ln.connected) for ln in parse_cfgtool(on(lab, node, "corosync-cfgtool -s").stdout).links]
+
+
+def zabbix_runs_on(lab) -> set[str]:
+    return {n.get("name") for r in crm_status(lab).iter("resource") if r.get("id") == "zabbix-fs"
+            for n in r.iter("node")}
+
+
+def test_rerun_adding_a_link_and_changing_the_timezone_keeps_zabbix_up(lab, cluster):
+    before = pids(lab)
+    where = zabbix_runs_on(lab)
+
+    def change(a):
+        a["links"].append({"addresses": [lab.address("node1"), lab.address("node2")], "prefix": 24})
+        a["zabbix"]["timezone"] = "Europe/Berlin"
+    plan, run, probe = rerun_with(lab, "answers-3links", change)
+    # The plan named what the rerun then did, and nothing else.
+    assert "corosync re-reads it live" in plan and "Apache reloads gracefully" in plan, plan
+    assert "restarts in place" not in plan and "nothing starts, stops, moves or restarts" in plan, plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "reloaded live on both nodes" in run.stdout and "Apache reloaded gracefully" in run.stdout, run.stdout[-4000:]
+    for node in ("node1", "node2"):
+        assert links_up(lab, node) == [(0, True), (1, True), (2, True)], node
+    assert pids(lab) == before                      # corosync, pacemaker, MariaDB, Apache, Zabbix: not restarted
+    assert zabbix_runs_on(lab) == where             # no failover
+    assert probe.samples > 10 and probe.failed == [], probe.failed
+
+
+def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
+    before = pids(lab)
+    plan, run, probe = rerun_with(lab, "answers-back", lambda a: None)
+    assert "corosync re-reads it live" in plan and "restarts in place" not in plan, plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    for node in ("node1", "node2"):
+        assert links_up(lab, node) == [(0, True), (1, True)], node
+    assert pids(lab) == before
+    assert probe.samples > 10 and probe.failed == [], probe.failed
 
 
 DRILL = f"{BIN} failover-test --answers {HOME}/answers.yaml --secrets {HOME}/secrets.yaml --yes --json"
