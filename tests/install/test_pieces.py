@@ -228,3 +228,20 @@ def test_cib_change_is_one_patch_that_keeps_what_is_not_ours_and_restarts_nothin
     epoch = after.getroot().get("epoch")
     res = ctx.sh(cib.PATCH_SCRIPT, input=f"{live.read_text()}\n--zabbix-ha-new-cib--\n{live.read_text()}\n")
     assert res.stdout.strip() == "no difference" and ET.parse(live).getroot().get("epoch") == epoch
+
+
+def test_drbd_adjust_runs_only_when_the_dry_run_has_something_to_do(spec, secrets):
+    from wizard.install import drbd
+
+    first = spec.hostnames[0]
+    tree = render(spec, secrets)
+    quiet = RecordingExecutor(first, [(r"^drbdadm -d adjust", (0, "", ""))])
+    assert drbd._adjusted(Context(spec, secrets, first, {first: quiet}, tree, Shared()))
+    pending = "drbdsetup-84 net r0 ipv4:10.0.0.1:7788 ipv4:10.0.0.2:7788 --protocol=C\n"
+    busy = RecordingExecutor(first, [(r"^drbdadm -d adjust", (0, pending, ""))])
+    ctx = Context(spec, secrets, first, {first: busy}, tree, Shared())
+    assert not drbd._adjusted(ctx)
+    assert "adjusted live" in drbd._adjust(ctx)
+    assert ("drbdadm", "adjust", spec.storage.resource) in [argv for argv, _ in busy.calls]
+    failing = RecordingExecutor(first, [(r"^drbdadm -d adjust", (10, "", "r0: no such resource"))])
+    assert not drbd._adjusted(Context(spec, secrets, first, {first: failing}, tree, Shared()))

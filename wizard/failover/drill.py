@@ -21,6 +21,7 @@ from wizard.failover.api import Api, ApiError, base_url
 from wizard.failover.cluster import ClusterOps, DrillFailed
 from wizard.failover.probes import Prober, Sample, api_auth_probe, api_probe, frontend_probe, trapper_probe
 from wizard.failover.report import Report, ScenarioResult
+from wizard.failover.resources import read as resource_operations
 from wizard.failover.scenarios import Run, Scenario
 from wizard.status.health import failover_ready
 
@@ -151,6 +152,7 @@ class Drill:
         token = f"{sc.name}-{pysecrets.token_hex(4)}"
         self._write_marker(token)
         sent: list[tuple[float, int]] = []
+        wall0 = time.time()              # the probes' zero, and the window of Pacemaker's log read after
         prober = Prober({"frontend": frontend_probe(base_url(vip)), "api": api_probe(vip),
                          "api-auth": api_auth_probe(Api(self.api.url, 3.0, self.api.token, self.api.bearer)),
                          "trapper": trapper_probe(vip, TEST_HOST, ITEM_KEY, sent)},
@@ -172,6 +174,7 @@ class Drill:
             except Exception as exc:
                 result.error = (result.error + "; " if result.error else "") + f"restoring failed: {exc}"
         result.timelines = {name: tl.as_dict() for name, tl in timelines.items()}
+        result.resources = resource_operations(self.ops, wall0, time.time())
         result.events = run.events
         result.checks = self._checks(sc, result, sent)
         result.ok = not result.error and all(ok for _, ok, _ in result.checks)

@@ -46,6 +46,7 @@ class ScenarioResult:
     error: str = ""
     events: list = field(default_factory=list)        # (t, what happened) from the drill's side
     skipped: str = ""                                 # why it could not run on this cluster now
+    resources: list = field(default_factory=list)     # Pacemaker's operations in its window (resources.py)
 
     @property
     def verdict(self) -> str:
@@ -108,6 +109,11 @@ def format_text(report: Report) -> str:
             shown = "never came back" if out is None else ("no outage" if out == 0 else f"down {out:.1f} s")
             windows = ", ".join(f"{a:.1f}-{'end' if b is None else f'{b:.1f}'} s" for a, b in t["outages"])
             lines.append(f"      {name:<10} {shown}" + (f"  ({windows})" if windows else ""))
+        if s.resources:
+            from wizard.failover.resources import format_lines
+
+            lines.append("      Pacemaker's operations (end, resource, operation, how long, result):")
+            lines += format_lines(s.resources)
         for what, ok, detail in s.checks:
             lines.append(f"      {'ok ' if ok else 'BAD'} {what}" + (f": {detail}" if detail else ""))
         worst = s.worst_outage

@@ -77,8 +77,8 @@ _FILE_EFFECTS = {
     "zabbix-agent": "zabbix-agent restarts on that node (it is not a cluster service)",
     "corosync": "corosync re-reads it live (corosync-cfgtool -R): nothing restarts",
     "sbd": "read when the cluster stack starts: the install does not restart the stack for it",
-    "drbd-global": "not applied to a running DRBD by the install: `drbdadm adjust all` on both nodes",
-    "drbd-resource": "not applied to a running DRBD by the install: `drbdadm adjust all` on both nodes",
+    "drbd-global": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
+    "drbd-resource": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
 }
 
 
