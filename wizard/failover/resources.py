@@ -6,8 +6,9 @@ stop, 47 s in a fence device restarted mid-transition). pacemaker-controld
 logs every operation it executes on its node, "Requesting local execution
 of OP operation for RSC on NODE" when it starts and "Result of OP operation
 for RSC on NODE: RESULT" when it ends; both nodes' journals are read for
-the scenario's window. Recurring monitors that succeed are left out; a
-monitor that finds a resource failed is kept (that is how a kill is seen).
+the scenario's window. Probes and recurring monitors that find a resource
+fine are left out; a monitor that finds it failed is kept (that is how a
+kill is seen).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def parse_journal(text: str, since: float) -> list[Operation]:
             t = float(stamp) - since
         except ValueError:
             continue
+        if t < 0:
+            continue                   # before the window (journalctl's --since is per second)
         if m := _REQUEST.search(rest):
             begun[(m.group(2), m.group(1), m.group(3))] = t
         elif m := _RESULT.search(rest):
@@ -51,8 +54,8 @@ def parse_journal(text: str, since: float) -> list[Operation]:
             if op not in KEPT_OPS:
                 continue
             begin = begun.pop((resource, op, node), None)
-            if op == "monitor" and result == "ok":
-                continue               # a probe or recurring check that found it fine
+            if op == "monitor" and result in ("ok", "promoted"):
+                continue               # a recurring check that found it fine (promoted: DRBD's primary)
             out.append(Operation(resource, op, node, None if begin is None else round(begin, 1), round(t, 1),
                                  result))
     return out
