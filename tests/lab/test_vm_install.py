@@ -6,11 +6,11 @@ One installed cluster serves every test in this module (an install costs
 minutes under emulation), in this order: the install is killed mid-way (in
 the database import, after DRBD is up, before the CIB) and run again, which
 resumes; then everything is checked from outside the nodes, through the VIP;
-then a second install changes nothing and restarts nothing; reruns add a
-knet link and change the timezone (corosync reloads live, Apache reloads
-gracefully, nothing restarts, the frontend through the VIP never fails)
-and go back; the failover drill runs; last, node2 is fenced for real
-through Pacemaker (IPMI via the lab's BMC) and rejoins.
+then a second install changes nothing and restarts nothing; the failover
+drill runs; node2 is fenced for real through Pacemaker (IPMI via the lab's
+BMC) and rejoins; last, reruns add a knet link and change the timezone
+(corosync reloads live, Apache reloads gracefully, nothing restarts, the
+frontend through the VIP never fails) and go back.
 
 The nodes' image already holds the packages (CI's time budget); the
 package step still checks and verifies them. `benchmarks/install.py` runs
@@ -262,37 +262,6 @@ def zabbix_runs_on(lab) -> set[str]:
             for n in r.iter("node")}
 
 
-def test_rerun_adding_a_link_and_changing_the_timezone_keeps_zabbix_up(lab, cluster):
-    before = pids(lab)
-    where = zabbix_runs_on(lab)
-
-    def change(a):
-        a["links"].append({"addresses": [lab.address("node1"), lab.address("node2")], "prefix": 24})
-        a["zabbix"]["timezone"] = "Europe/Berlin"
-    plan, run, probe = rerun_with(lab, "answers-3links", change)
-    # The plan named what the rerun then did, and nothing else.
-    assert "corosync re-reads it live" in plan and "Apache reloads gracefully" in plan, plan
-    assert "restarts in place" not in plan and "nothing starts, stops, moves or restarts" in plan, plan
-    assert run.returncode == 0, run.stdout[-4000:]
-    assert "reloaded live on both nodes" in run.stdout and "Apache reloaded gracefully" in run.stdout, run.stdout[-4000:]
-    for node in ("node1", "node2"):
-        assert links_up(lab, node) == [(0, True), (1, True), (2, True)], node
-    assert pids(lab) == before                      # corosync, pacemaker, MariaDB, Apache, Zabbix: not restarted
-    assert zabbix_runs_on(lab) == where             # no failover
-    assert probe.samples > 10 and probe.failed == [], probe.failed
-
-
-def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
-    before = pids(lab)
-    plan, run, probe = rerun_with(lab, "answers-back", lambda a: None)
-    assert "corosync re-reads it live" in plan and "restarts in place" not in plan, plan
-    assert run.returncode == 0, run.stdout[-4000:]
-    for node in ("node1", "node2"):
-        assert links_up(lab, node) == [(0, True), (1, True)], node
-    assert pids(lab) == before
-    assert probe.samples > 10 and probe.failed == [], probe.failed
-
-
 DRILL = f"{BIN} failover-test --answers {HOME}/answers.yaml --secrets {HOME}/secrets.yaml --yes --json"
 
 
@@ -309,6 +278,23 @@ def test_failover_drill_refuses_a_cluster_with_a_leftover_move_constraint(lab, c
         assert "crm_resource --clear --resource zabbix" in refused["leftover-constraint"]["fix"], refused
     finally:
         on(lab, "node1", "crm_resource --clear --resource zabbix")
+
+
+def test_failover_drill_refuses_a_cluster_whose_drbd_is_disconnected(lab, cluster):
+    # node2's replica cut off: a failover now would promote stale data (or nothing).
+    on(lab, "node2", "drbdadm disconnect r0")
+    try:
+        res = on(lab, "node1", f"{DRILL} --scenario switchover", timeout=600, check=False)
+        assert res.returncode == 1, res.stdout + res.stderr
+        report = json.loads(res.stdout)
+        assert report["scenarios"] == [] and not report["ok"]
+        refused = {(p["code"], p["node"]): p for p in report["refused"]}
+        assert any(code == "drbd-disconnected" and "drbdadm connect r0" in p["fix"]
+                   for (code, _), p in refused.items()), refused
+    finally:
+        on(lab, "node2", "drbdadm connect r0", check=False)
+        wait("DRBD connected and UpToDate again",
+             lambda: "ds:UpToDate/UpToDate" in on(lab, "node1", "cat /proc/drbd").stdout, timeout=600, interval=5)
 
 
 def test_failover_drill_runs_every_scenario_and_leaves_the_cluster_healthy(lab, cluster):
@@ -354,3 +340,34 @@ def test_fencing_node2_through_pacemaker_and_it_rejoins(lab, cluster):
     assert "reboot" in history and "successful" in history, history
     root = crm_status(lab)
     assert list(root.iter("failure")) == []
+
+
+def test_rerun_adding_a_link_and_changing_the_timezone_keeps_zabbix_up(lab, cluster):
+    before = pids(lab)
+    where = zabbix_runs_on(lab)
+
+    def change(a):
+        a["links"].append({"addresses": [lab.address("node1"), lab.address("node2")], "prefix": 24})
+        a["zabbix"]["timezone"] = "Europe/Berlin"
+    plan, run, probe = rerun_with(lab, "answers-3links", change)
+    # The plan named what the rerun then did, and nothing else.
+    assert "corosync re-reads it live" in plan and "Apache reloads gracefully" in plan, plan
+    assert "restarts in place" not in plan and "nothing starts, stops, moves or restarts" in plan, plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "reloaded live on both nodes" in run.stdout and "Apache reloaded gracefully" in run.stdout, run.stdout[-4000:]
+    for node in ("node1", "node2"):
+        assert links_up(lab, node) == [(0, True), (1, True), (2, True)], node
+    assert pids(lab) == before                      # corosync, pacemaker, MariaDB, Apache, Zabbix: not restarted
+    assert zabbix_runs_on(lab) == where             # no failover
+    assert probe.samples > 10 and probe.failed == [], probe.failed
+
+
+def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
+    before = pids(lab)
+    plan, run, probe = rerun_with(lab, "answers-back", lambda a: None)
+    assert "corosync re-reads it live" in plan and "restarts in place" not in plan, plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    for node in ("node1", "node2"):
+        assert links_up(lab, node) == [(0, True), (1, True)], node
+    assert pids(lab) == before
+    assert probe.samples > 10 and probe.failed == [], probe.failed
