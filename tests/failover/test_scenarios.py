@@ -75,3 +75,19 @@ def test_link_cut_spares_the_link_drbd_replicates_over(spec, replication):
     s.storage.replication_link = replication
     _node, link, _address = _link_target(ClusterOps(s, executors={}, local=s.hostnames[0]), s.hostnames[0])
     assert link == 1 - replication
+
+
+def test_waiting_reads_the_status_without_the_package_query_and_the_gate_with_it(spec):
+    # The waits poll both nodes every few seconds while the failover runs: the heaviest
+    # command of the batch (the package query) is left out there, kept for the gate's status.
+    from tests.install.fake import RecordingExecutor
+
+    executors = {n: RecordingExecutor(n) for n in spec.hostnames}
+    ops = ClusterOps(spec, executors=executors, local=spec.hostnames[0])
+    ops.wait("anything", lambda st: True, timeout=5)
+    polled = " ".join(stdin or "" for ex in executors.values() for _, stdin in ex.calls)
+    assert "crm_mon" in polled and "dpkg-query" not in polled
+    for ex in executors.values():
+        ex.calls.clear()
+    ops.status()
+    assert "dpkg-query" in " ".join(stdin or "" for ex in executors.values() for _, stdin in ex.calls)
