@@ -329,7 +329,16 @@ def test_failover_drill_runs_every_scenario_and_leaves_the_cluster_healthy(lab, 
 
 
 def test_fencing_node2_through_pacemaker_and_it_rejoins(lab, cluster):
-    on(lab, "node1", "stonith_admin --reboot node2 --timeout 240", timeout=300)
+    # A test before may have left the cluster degraded (a resync running): fence only a cluster
+    # that can take it, or this test would only report that.
+    wait("a healthy cluster before fencing", lambda: on(lab, "node1", f"{BIN} status --answers {HOME}/answers.yaml",
+                                                       timeout=300, check=False).returncode == 0,
+         timeout=900, interval=15)
+    booted = on(lab, "node1", "uptime -s").stdout.strip()
+    fenced = on(lab, "node1", "stonith_admin --reboot node2 --timeout 240", timeout=300, check=False)
+    # Last time this broke off with ssh's 255 and no output: say whether node1 itself went down.
+    assert fenced.returncode == 0, (fenced.returncode, fenced.stdout, fenced.stderr,
+                                    f"node1 booted {booted}, now {on(lab, 'node1', 'uptime -s', check=False).stdout}")
     # The cluster saw node2 go and come back; DRBD resyncs to UpToDate on both.
     wait("node2 back online in the cluster",
          lambda: "node2" in {n.get("name") for n in crm_status(lab).iter("node") if n.get("online") == "true"}
