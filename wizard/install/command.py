@@ -19,6 +19,11 @@ import time
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--answers", metavar="FILE", default=argparse.SUPPRESS, help="answers file (YAML)")
     p.add_argument("--secrets", metavar="FILE", default=argparse.SUPPRESS, help="secrets file (YAML, mode 0600)")
+    ssh_arguments(p)
+
+
+def ssh_arguments(p) -> None:
+    """How to reach the nodes: what connect_nodes reads (also `export --nodes`; p may be an argument group)."""
     p.add_argument("--accept-host-key", metavar="SHA256:...", action="append", default=[],
                    help="trust a node's SSH host key with this fingerprint on first contact (repeatable)")
     p.add_argument("--known-hosts", metavar="FILE", action="append", default=[],
@@ -121,13 +126,10 @@ def contexts_for(spec, secrets, executors, on_event, accept_wipe=frozenset()):
 # -- plan ------------------------------------------------------------------------
 
 def cmd_plan(args) -> int:
-    from wizard.install.plan import build_plan, plan_lines
     from wizard.journal import Journal
 
     spec, secrets = _inputs(args, need_secrets=False)
-    plan = build_plan(spec)
-    status: dict[str, str] = {}
-    diffs: list[str] = []
+    text = None
     note = ""
     if not args.offline:
         try:
@@ -136,28 +138,41 @@ def cmd_plan(args) -> int:
             note = f"(nodes not reached, so no step is marked done: {getattr(exc, 'message', exc)})"
         else:
             try:
-                contexts = contexts_for(spec, secrets, executors, lambda _e: None)
-                status = _check_all(plan, contexts)
-                if args.diff:
-                    diffs = _diffs(spec, contexts)
+                text = plan_text(spec, secrets, executors, diff=args.diff)
             finally:
                 for ex in executors.values():
                     ex.close()
     else:
         note = "(--offline: the nodes were not contacted)"
-    print("\n".join(plan_lines(plan, spec.hostnames, status)))
-    if diffs:
-        print()
-        sys.stdout.writelines(diffs)
-    elif args.diff and status:
-        print("\nno file and no cluster configuration would change")
-    todo = sum(1 for v in status.values() if v == "todo")
-    if status:
-        print(f"\n{todo} step(s) would change something; "
-              f"{sum(1 for v in status.values() if v == 'done')} already in place.")
+    sys.stdout.write(text if text is not None else plan_text(spec))
     if note:
         print(note)
     return 0
+
+
+def plan_text(spec, secrets=None, executors=None, diff: bool = False) -> str:
+    """What `plan` prints: the steps per node, marked done/to do when `executors` reach the nodes,
+    and with `diff` the file and CIB diffs. Also the bundle's live/plan-diff.txt (`export --nodes`)."""
+    from wizard.install.plan import build_plan, plan_lines
+
+    plan = build_plan(spec)
+    status: dict[str, str] = {}
+    diffs: list[str] = []
+    if executors:
+        contexts = contexts_for(spec, secrets, executors, lambda _e: None)
+        status = _check_all(plan, contexts)
+        if diff:
+            diffs = _diffs(spec, contexts)
+    out = "\n".join(plan_lines(plan, spec.hostnames, status)) + "\n"
+    if diffs:
+        out += "\n" + "".join(diffs)
+    elif diff and status:
+        out += "\nno file and no cluster configuration would change\n"
+    if status:
+        todo = sum(1 for v in status.values() if v == "todo")
+        out += (f"\n{todo} step(s) would change something; "
+                f"{sum(1 for v in status.values() if v == 'done')} already in place.\n")
+    return out
 
 
 def _diffs(spec, contexts) -> list[str]:
@@ -223,11 +238,8 @@ def _preflight(spec, secrets, args) -> None:
     from wizard.errors import EnvironmentProblem
     from wizard.preflight.command import collect, format_table
 
-    ns = argparse.Namespace(journal=None, trust_dir=args.trust_dir, known_hosts=args.known_hosts,
-                            accept_host_key=args.accept_host_key, all_ssh=args.all_ssh, ssh_key=args.ssh_key,
-                            no_probe=False, skip_source_probe=False, force=args.force, json=False)
     print("preflight: checking both nodes ...", flush=True)
-    findings, _, _, timings = collect(spec, secrets, ns)
+    findings, _, _, timings = collect(spec, secrets, collect_options(args, args.force))
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         sys.stdout.write(format_table(errors))
@@ -237,6 +249,14 @@ def _preflight(spec, secrets, args) -> None:
     if warnings:
         sys.stdout.write(format_table(warnings))
     print(f"preflight: no errors ({len(warnings)} warning(s), {timings['total']:.1f} s)", flush=True)
+
+
+def collect_options(args, force=()) -> argparse.Namespace:
+    """Preflight's collect() options from a command's ssh_arguments: every probe, no journal file."""
+    return argparse.Namespace(journal=None, trust_dir=args.trust_dir, known_hosts=args.known_hosts,
+                              accept_host_key=args.accept_host_key, all_ssh=args.all_ssh, ssh_key=args.ssh_key,
+                              no_probe=False, skip_source_probe=False, force=list(force),
+                              json=getattr(args, "json", False))
 
 
 def _confirm(destruction: list[str], args) -> None:

@@ -213,9 +213,7 @@ def run(args) -> int:
     if secrets is not None and errors(validate_secrets(spec, secrets)):
         raise SpecError(errors(validate_secrets(spec, secrets)))
     findings, _, journal, timings = collect(spec, secrets, args)
-    n_err = sum(f.severity == "error" for f in findings)
-    n_warn = sum(f.severity == "warning" for f in findings)
-    n_info = len(findings) - n_err - n_warn
+    n_err, n_warn, n_info = _counts(findings)
     if args.json:
         json.dump({"findings": [f.as_dict() for f in findings],
                    "summary": {"errors": n_err, "warnings": n_warn, "infos": n_info},
@@ -225,7 +223,18 @@ def run(args) -> int:
     else:
         import shutil
 
-        sys.stdout.write(format_table(findings, shutil.get_terminal_size((100, 24)).columns))
-        print(f"\n{n_err} error(s), {n_warn} warning(s), {n_info} info(s); "
-              f"{len(journal.entries)} commands in {timings['total']:.1f} s")
+        sys.stdout.write(format_report(findings, journal, timings, shutil.get_terminal_size((100, 24)).columns))
     return 1 if n_err else 0
+
+
+def _counts(findings) -> tuple[int, int, int]:
+    n_err = sum(f.severity == "error" for f in findings)
+    n_warn = sum(f.severity == "warning" for f in findings)
+    return n_err, n_warn, len(findings) - n_err - n_warn
+
+
+def format_report(findings, journal, timings, width: int = 100) -> str:
+    """The table and the summary line, as `zabbix-ha preflight` prints them (and `export --nodes` keeps them)."""
+    n_err, n_warn, n_info = _counts(findings)
+    return (format_table(findings, width) + f"\n{n_err} error(s), {n_warn} warning(s), {n_info} info(s); "
+            f"{len(journal.entries)} commands in {timings['total']:.1f} s\n")
