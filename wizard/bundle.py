@@ -8,9 +8,12 @@ change ticket or a reviewer by mail. The same spec gives the same bytes
 (fixed mtimes, owners and order; gzip without name or time): two bundles
 compare with `cmp`, and a hash quoted in a ticket stays true.
 
-Offline only: preflight findings and the CIB diff of a rerun need the nodes
-and are not in it (the README says how to get them). No UI here, so the
-CLI and a wizard screen call the same two functions.
+Offline by default. `export --nodes` adds a live/ part that needs them: the
+preflight findings, the plan with its file and CIB diffs (a rerun), and the
+newest failover reports, gathered by wizard/bundle_live.py into a `Live`.
+A bundle with live/ carries the time it was taken and is no longer
+byte-identical to another; the offline part stays as it was. No UI here,
+so the CLI and a wizard screen call the same two functions.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import gzip
 import hashlib
 import io
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -33,6 +37,26 @@ PLACEHOLDER = "REDACTED-{}"
 # was made. 2000-01-01 rather than 0, which GNU tar reports as implausible.
 MTIME = 946684800
 GZIP_LEVEL = 9
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the nodes said when the bundle was made (`export --nodes`): wizard.bundle_live takes it, masked."""
+    taken: str                          # UTC, e.g. 2026-11-28T14:03:11Z
+    preflight: str                      # as `zabbix-ha preflight` prints it
+    plan_diff: str                      # as `zabbix-ha plan --diff` prints it
+    failover_from: str                  # node:directory the reports were read from
+    failover: dict[str, str] = field(default_factory=dict)     # report file name -> text
+
+    def members(self) -> dict[str, str]:
+        header = f"# zabbix-ha {__version__}, taken from the nodes at {self.taken}: "
+        out = {
+            "live/TAKEN": self.taken + "\n",
+            "live/preflight.txt": header + "zabbix-ha preflight\n" + self.preflight,
+            "live/plan-diff.txt": header + "zabbix-ha plan --diff\n" + self.plan_diff,
+        }
+        out.update({f"live/failover/{name}": text for name, text in self.failover.items()})
+        return out
 
 
 def placeholder_secrets(spec: ClusterSpec) -> Secrets:
@@ -65,13 +89,43 @@ def _files_listing(tree) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _readme(spec: ClusterSpec, top: str) -> str:
+def _live_readme(live: Live | None) -> str:
+    from wizard.failover.command import REPORT_DIR
+
+    if live is None:
+        return f"""\
+Not in this bundle (they need the nodes; `export --nodes` adds them as live/)
+  zabbix-ha export --answers answers.yaml --secrets FILE --out FILE --nodes
+  or one by one:
+  preflight findings:  zabbix-ha preflight --answers answers.yaml --secrets FILE
+  steps done, diffs:   zabbix-ha plan --answers answers.yaml --diff
+  failover reports:    {REPORT_DIR}/ on the first node
+"""
+    reports = (f"the newest failover test reports ({len(live.failover)} files) in"
+               if live.failover else "empty: no failover test report was found in")
+    return f"""\
+Taken from the nodes at {live.taken} UTC (`zabbix-ha export --nodes`)
+  live/TAKEN          that time. With live/ this bundle is not byte-identical
+                      to another of the same answers: the nodes change, and
+                      so does the time. The rest of it still is.
+  live/preflight.txt  `zabbix-ha preflight`: every finding on both nodes
+                      and the network between them, with its fix
+  live/plan-diff.txt  `zabbix-ha plan --diff`: each step marked done or to
+                      do, and the diff of every file and of the cluster
+                      configuration (CIB) the install would change; a file
+                      holding a password is only said to differ
+  live/failover/      {reports}
+                      {live.failover_from}
+"""
+
+
+def _readme(spec: ClusterSpec, top: str, live: Live | None = None) -> str:
     return f"""\
 Review bundle of the zabbix-ha cluster {spec.name!r} (zabbix-ha {__version__})
 {"=" * 72}
 
 What `zabbix-ha install` would put on the two nodes, for review before it
-runs. Made offline from the answers file alone; it holds no password.
+runs. Made {"from the answers file, live/ from the nodes" if live else "offline from the answers file alone"}; it holds no password.
 
   MANIFEST            SHA-256 of every other file, and the zabbix-ha version
   answers.yaml        the answers the files were rendered from (no secrets
@@ -90,8 +144,8 @@ How to review
   4. Read the files under nodes/; `diff -r nodes/{spec.hostnames[0]} nodes/{spec.hostnames[1]}`
      shows what differs between the nodes.
   5. Compare with an earlier bundle: `diff -r old/ new/`. The same answers
-     always give a byte-identical bundle, so `cmp` on two archives or their
-     sha256 tells at once whether anything changed.
+     always give a byte-identical bundle (without live/), so `cmp` on two
+     archives or their sha256 tells at once whether anything changed.
 
 Placeholders
   Files marked `secret` in files.txt hold a password on the node. Here each
@@ -99,13 +153,10 @@ Placeholders
   ...): the files show where a secret goes, never what it is. Do not copy
   them onto a node; the install renders them again with the secrets file.
 
-Not in this bundle (they need the nodes)
-  preflight findings:  zabbix-ha preflight --answers answers.yaml --secrets FILE
-  steps already done:  zabbix-ha plan --answers answers.yaml
-"""
+{_live_readme(live)}"""
 
 
-def bundle_members(spec: ClusterSpec) -> dict[str, bytes]:
+def bundle_members(spec: ClusterSpec, live: Live | None = None) -> dict[str, bytes]:
     """Every file of the bundle except the MANIFEST: relative path -> content."""
     from wizard.answers import dump_answers, to_data
     from wizard.render import render
@@ -114,7 +165,7 @@ def bundle_members(spec: ClusterSpec) -> dict[str, bytes]:
     tree = render(spec, redacted)
     top = f"{spec.name}-zabbix-ha-review"
     members = {
-        "README.txt": _readme(spec, top),
+        "README.txt": _readme(spec, top, live),
         "answers.yaml": dump_answers(spec),
         "secrets.redacted.yaml": "# The fields of the secrets file; every value is a placeholder.\n"
                                  + yaml.safe_dump(to_data(redacted), sort_keys=False, default_flow_style=False),
@@ -125,6 +176,8 @@ def bundle_members(spec: ClusterSpec) -> dict[str, bytes]:
     for node, files in tree.items():
         for path, rendered in files.items():
             members[f"nodes/{node}/{path.lstrip('/')}"] = rendered.text
+    if live is not None:
+        members.update(live.members())
     return {name: text.encode("utf-8") for name, text in members.items()}
 
 
@@ -143,9 +196,9 @@ def _tar_info(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarIn
     return info
 
 
-def build_bundle(spec: ClusterSpec) -> bytes:
-    """The .tar.gz bytes: one top directory, entries sorted, every header fixed."""
-    members = bundle_members(spec)
+def build_bundle(spec: ClusterSpec, live: Live | None = None) -> bytes:
+    """The .tar.gz bytes: one top directory, entries sorted, every header fixed (live/ ones too)."""
+    members = bundle_members(spec, live)
     members[MANIFEST] = manifest(members)
     top = f"{spec.name}-zabbix-ha-review"
     directories = {str(p) for name in members for p in PurePosixPath(name).parents if str(p) != "."}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from wizard.install.command import ssh_arguments
+
     render = subparsers.add_parser(
         "render", help="write every generated file, one tree per node",
         description="Render the configuration files of both nodes into DIR/<node>/<path>.")
@@ -27,10 +29,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write what the install would put on the nodes as one archive for review: the files "
                     "per node, the install steps, the answers, a MANIFEST of SHA-256 sums and a README. "
                     "Needs no node. Holds no password (files that hold one show a placeholder). The "
-                    "same answers always give a byte-identical archive.")
+                    "same answers always give a byte-identical archive. With --nodes it also reads both "
+                    "nodes (read-only) and adds live/: the preflight findings, the plan with its file and "
+                    "CIB diffs, the newest failover test reports, and the time they were taken.")
     answers_arguments(export, secrets_help="secrets file (YAML, mode 0600): checked to be complete for these "
                                            "answers; nothing of it goes into the bundle")
     export.add_argument("--out", required=True, metavar="FILE", help="the archive to write, e.g. bundle.tar.gz")
+    export.add_argument("--nodes", action="store_true",
+                        help="also read both nodes, as `plan` and `preflight` do, into live/ (then the archive "
+                             "is no longer byte-identical to another); a node not reached: exit 1, nothing written")
+    ssh_arguments(export.add_argument_group("reaching the nodes (with --nodes; as for `zabbix-ha plan`)"))
     export.set_defaults(func=cmd_export)
 
 
@@ -125,12 +133,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     check_bundle_out(out)
-    # The secrets are loaded only to refuse a wrong or incomplete file, as
-    # render does; build_bundle is never given them, so none can end up inside.
-    spec, _secrets, warnings = load_inputs(args)
+    # The secrets are loaded to refuse a wrong or incomplete file, as render
+    # does, and with --nodes for preflight's BMC test and to mask what the
+    # nodes say; build_bundle is never given them, so none can end up inside.
+    spec, secrets, warnings = load_inputs(args)
     print_warnings(warnings)
-    data = build_bundle(spec)
+    live = None
+    if args.nodes:
+        from wizard.bundle_live import take_live
+
+        print("reading both nodes: preflight, plan --diff, failover reports ...", file=sys.stderr, flush=True)
+        live = take_live(spec, secrets, args)
+    data = build_bundle(spec, live)
     write_bundle(data, out)
     print(f"{out}: review bundle of {spec.name} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()})")
+    if live is not None:
+        print(f"live/ taken from the nodes at {live.taken}: this archive is not byte-identical to another",
+              file=sys.stderr)
     print("it holds no secret; read README.txt inside for how to review it", file=sys.stderr)
     return 0

@@ -1,7 +1,8 @@
 """A real, throwaway sshd on 127.0.0.1 for the executor tests.
 
 Runs /usr/sbin/sshd -D with its own config, host key and authorized_keys
-file under a tmp directory; only loopback, stopped by pid at teardown.
+file under a tmp directory; only loopback (or one address inside a network
+namespace of the test's own: `prefix`), stopped by pid at teardown.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Sshd:
     host_key: Path
     authorized_keys: Path      # root's keys (AuthorizedKeysFile %u)
     proc: subprocess.Popen | None = None
+    prefix: tuple[str, ...] = ()     # e.g. ("ip", "netns", "exec", NS): sshd runs in that namespace
+    listen: str = "127.0.0.1"
 
     def regenerate_host_key(self) -> None:
         """A 'reinstalled' server: new host key, restart sshd."""
@@ -49,12 +52,20 @@ class Sshd:
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.root / "sshd_config")],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.root / "sshd.log", "ab"))
+        log = self.root / "sshd.log"
+        seen = log.stat().st_size if log.exists() else 0      # a restart appends to the same log
+        self.proc = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(self.root / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("sshd exited: " + (self.root / "sshd.log").read_text())
+                raise RuntimeError("sshd exited: " + log.read_text())
+            if self.prefix:
+                # Not reachable from this namespace: its own word that it listens.
+                if f"Server listening on {self.listen} port {self.port}" in log.read_text()[seen:]:
+                    return
+                time.sleep(0.05)
+                continue
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -77,7 +88,7 @@ def _keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, timeout=30)
 
 
-def start(root: Path) -> Sshd:
+def start(root: Path, listen: str = "127.0.0.1", prefix: tuple[str, ...] = ()) -> Sshd:
     # A missing sshd (or not being root) is a failure, never a skip: the
     # runner installs openssh-server (.ci/packages/preflight.txt) and runs as root.
     problem = available()
@@ -91,7 +102,7 @@ def start(root: Path) -> Sshd:
     keys_dir.mkdir(mode=0o755)
     port = free_port()
     (root / "sshd_config").write_text(f"""\
-ListenAddress 127.0.0.1
+ListenAddress {listen}
 Port {port}
 HostKey {host_key}
 PidFile {root}/sshd.pid
@@ -106,7 +117,7 @@ MaxStartups 50
 MaxSessions 50
 LogLevel VERBOSE
 """)
-    sshd = Sshd(root, port, host_key, keys_dir / "root")
+    sshd = Sshd(root, port, host_key, keys_dir / "root", prefix=tuple(prefix), listen=listen)
     sshd.start()
     return sshd
 
