@@ -1,4 +1,4 @@
-"""Where the keys go shows at 80x24 — also without colour.
+"""Where the keys go, and what is chosen, shows at 80x24 — also without colour.
 
 Each test Tabs to a widget on a real step, takes a picture of the cells the
 widget covers (its own lines and everything inside it, as the screen paints
@@ -194,3 +194,99 @@ async def test_a_focused_field_is_brighter_than_the_others(step_app):
             return (r + g + b) / 3
 
         assert brightness(focused) - brightness(left) > 20
+
+
+# -- radio buttons and check boxes: what is chosen shows, focused or not ---------------------------
+
+def _mark(cells: list[list[Cell]], glyph: str) -> Style:
+    row = cells[0]
+    return next(s for c, s in row if c == glyph)
+
+
+def _shows(style: Style) -> bool:
+    """A mark shows when it is drawn in a colour other than its background's."""
+    return style.color is not None and style.color.get_truecolor() != style.bgcolor.get_truecolor()
+
+
+def _label(cells: list[list[Cell]]) -> list[Style]:
+    """The styles of the label's letters (after the box ▐●▌ and a space)."""
+    row = cells[0]
+    start = next(i for i, (c, _s) in enumerate(row) if c == "▌") + 2
+    return [s for c, s in row[start:] if c.strip()]
+
+
+def _label_bold(cells: list[list[Cell]]) -> bool:
+    letters = _label(cells)
+    return bool(letters) and all(s.bold for s in letters)
+
+
+@pytest.mark.parametrize("step,radioset", [("fencing", "#method"), ("zabbix", "#sizing"), ("disks", "#meta-mode")])
+async def test_the_pressed_radio_button_shows_apart_from_the_highlighted_one(step_app, step, radioset):
+    app = step_app(step)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        rs = await focus_on(pilot, radioset)
+        buttons = list(rs.query("RadioButton"))
+        pressed = next(b for b in buttons if b.value)
+        await pilot.press("down")          # the highlight moves; nothing is pressed
+        await pilot.pause()
+        highlighted = next(b for b in buttons if b.has_class("-selected"))
+        assert highlighted is not pressed and pressed.value and not highlighted.value
+        # At 80x24 the whole set, the pressed button with it, is on the screen and not scrolled away.
+        body = app.screen.query_one("#body")
+        assert body.region.contains_region(pressed.region) and body.region.contains_region(highlighted.region)
+
+        def look(set_has_focus: bool) -> None:
+            p, h = picture(pressed), picture(highlighted)
+            others = [picture(b) for b in buttons if b not in (pressed, highlighted) and not b.disabled]
+            where = "focused" if set_has_focus else "left"
+            assert _shows(_mark(p, "●")), f"{where}: the pressed button's mark is not drawn"
+            assert not _shows(_mark(h, "●")), f"{where}: the highlighted button looks pressed"
+            assert all(not _shows(_mark(o, "●")) for o in others)
+            # Without colour: the pressed one is bold, the others are not.
+            assert _mark(p, "●").bold and _label_bold(p)
+            assert not any(_label_bold(o) for o in others)
+            if set_has_focus:
+                # Where Enter would act stands out from the pressed one and the rest.
+                assert _label(h)[0].bgcolor != _label(p)[0].bgcolor
+            else:
+                # A set left behind shows no highlight: it would read as a choice.
+                assert not _label_bold(h)
+                if others:
+                    assert _label(h)[0].bgcolor == _label(others[0])[0].bgcolor
+
+        look(set_has_focus=True)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert not rs.has_focus
+        look(set_has_focus=False)
+
+
+async def test_a_check_box_shows_its_mark_only_when_ticked(step_app):
+    app = step_app("fencing")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        box = await focus_on(pilot, "#bmc-lanplus-0")
+        assert box.value
+        await pilot.press("tab")
+        await pilot.pause()
+        on = picture(box)
+        box.value = False
+        await pilot.pause()
+        off = picture(box)
+        assert _shows(_mark(on, "X")) and not _shows(_mark(off, "X"))
+        assert mono(on) != mono(off)                    # bold when ticked
+
+
+async def test_a_scenario_shows_its_tick_only_when_ticked(step_app):
+    app = step_app("failover")
+    async with app.run_test(size=SIZE) as pilot:
+        await check(pilot)
+        choices = app.screen.query_one("#scenarios")
+        first, second = choices.get_option_at_index(0).value, choices.get_option_at_index(1).value
+        choices.deselect(second)
+        await pilot.pause()
+        cells = picture(choices)
+        rows = [row for row in cells if any(c == "X" for c, _s in row)]
+        assert _shows(_mark(rows[0:1], "X")) and not _shows(_mark(rows[1:2], "X"))
+        assert first in choices.selected and second not in choices.selected
