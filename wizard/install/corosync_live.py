@@ -19,12 +19,12 @@ from wizard.install.step import Context, StepFailed, wait_for
 
 RELOAD_TIMEOUT = 60
 # Keys a reload cannot change (corosync reads them once, at start).
-_FIXED = re.compile(r"^(totem\.(cluster_name|transport|crypto_cipher|crypto_hash|secauth|version|ip_version)"
-                    r"|nodelist\.node\.\d+\.(nodeid|name)|quorum\.provider)$")
+_FIXED = re.compile(r"(totem\.(cluster_name|transport|crypto_cipher|crypto_hash|secauth|version|ip_version)"
+                    r"|nodelist\.node\.\d+\.(nodeid|name)|quorum\.provider)")
 # cmap keys that exist only while the file has them: a link the file no longer names.
 # (Corosync adds keys of its own, e.g. totem.interface.N.bindnetaddr: not these.)
-_LINK_KEY = re.compile(r"^(nodelist\.node\.\d+\.ring\d+_addr|totem\.interface\.\d+\.knet_link_priority)$")
-_CMAP_LINE = re.compile(r"^(\S+) \([a-z0-9]+\) = (.*)$")
+_LINK_KEY = re.compile(r"(nodelist\.node\.\d+\.ring\d+_addr|totem\.interface\.\d+\.knet_link_priority)")
+_CMAP_LINE = re.compile(r"(\S+) \([a-z0-9]+\) = (.*)")
 
 
 def flatten(text: str) -> dict[str, str]:
@@ -65,7 +65,7 @@ def parse_cmap(text: str) -> dict[str, str]:
     """`corosync-cmapctl` output: "key (type) = value" per line."""
     out = {}
     for line in text.splitlines():
-        m = _CMAP_LINE.match(line.strip())
+        m = _CMAP_LINE.fullmatch(line.strip())
         if m:
             out[m.group(1)] = m.group(2)
     return out
@@ -74,12 +74,12 @@ def parse_cmap(text: str) -> dict[str, str]:
 def differences(wanted: dict[str, str], running: dict[str, str]) -> list[str]:
     """Keys whose running value is not the file's; links the file dropped count too."""
     out = [k for k, v in wanted.items() if running.get(k) != v]
-    out += [k for k in running if _LINK_KEY.match(k) and k not in wanted]
+    out += [k for k in running if _LINK_KEY.fullmatch(k) and k not in wanted]
     return sorted(out)
 
 
 def fixed(keys: list[str]) -> list[str]:
-    return [k for k in keys if _FIXED.match(k)]
+    return [k for k in keys if _FIXED.fullmatch(k)]
 
 
 def _running(ctx: Context) -> dict[str, str]:
