@@ -161,10 +161,44 @@ def test_applied_answers_are_in_place_only_when_content_mode_and_owner_match(spe
     ctx = Context(spec, secrets, first, {}, render(spec, secrets), Shared())
     files_ = final._state_files(ctx)
     exact = "".join(f"{hashlib.sha256(f.text.encode()).hexdigest()} {f.mode:o} root root\n" for f in files_)
-    for answer, expected in ((exact, True), (exact.replace(" 600 ", " 644 "), False), ("missing\nmissing\n", False)):
+    for answer, expected in ((exact, True), (exact.replace(" 600 ", " 644 "), False), ("missing\n" * 3, False)):
         ctx.executors[first] = RecordingExecutor(first, [(r"^sh -c for f;", (0, answer, ""))])
         assert final._state_in_place(ctx) is expected
-    assert [f.mode for f in files_] == [0o640, 0o600]
+    assert [f.mode for f in files_] == [0o640, 0o600, 0o600]
+    # A checksums file that no longer matches this install's files (a change of answers) is out of date.
+    ctx.tree[first] = dict(list(ctx.tree[first].items())[1:])
+    ctx.executors[first] = RecordingExecutor(first, [(r"^sh -c for f;", (0, exact, ""))])
+    assert final._state_in_place(ctx) is False
+
+
+def test_the_checksums_kept_beside_the_answers_are_what_sha256sum_checks(spec, secrets, tmp_path):
+    """files.sha256 lists every rendered file of the node (and nothing else) in
+    `sha256sum -c` format: run on the node, it says which file changed by hand."""
+    import shutil
+
+    from wizard.install import final
+
+    second = spec.hostnames[1]
+    tree = render(spec, secrets)
+    ctx = Context(spec, secrets, second, {}, tree, Shared())
+    [kept] = [f for f in final._state_files(ctx) if f.path == "/etc/zabbix-ha/files.sha256"]
+    listed = [line.split("  ", 1)[1] for line in kept.text.splitlines()]
+    assert listed == sorted(tree[second]) and kept.mode == 0o600
+    if shutil.which("sha256sum") is None:
+        pytest.skip("no sha256sum here")
+    for f in tree[second].values():               # the node's files, under tmp_path
+        target = tmp_path / f.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f.text)
+    relative = kept.text.replace("  /", "  ./")
+    ok = subprocess.run(["sha256sum", "-c", "--strict", "--quiet", "-"], input=relative, text=True,
+                        capture_output=True, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    changed = tmp_path / "etc/corosync/corosync.conf"
+    changed.write_text(changed.read_text() + "# edited by hand\n")
+    bad = subprocess.run(["sha256sum", "-c", "--quiet", "-"], input=relative, text=True, capture_output=True,
+                         cwd=tmp_path)
+    assert bad.returncode == 1 and bad.stdout.strip() == "./etc/corosync/corosync.conf: FAILED"
 
 
 def test_ipmi_check_fails_naming_the_bmc_and_the_fix(spec, secrets, monkeypatch):

@@ -5,11 +5,15 @@ it did not find its configuration), and the API must log in as Admin with
 the password from the secrets file. The password travels on curl's stdin.
 The answers (and, apart, 0600, the secrets) are kept on both nodes in
 /etc/zabbix-ha/ as the install's FIRST step (state_steps), so a resumed
-install and preflight recognise half-made state as this cluster's.
+install and preflight recognise half-made state as this cluster's; beside
+them the checksums of the files this install puts on the node
+(files.sha256: `sha256sum -c /etc/zabbix-ha/files.sha256` shows a file
+changed by hand since).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from wizard.install.files import out_of_date
@@ -18,6 +22,7 @@ from wizard.install.step import Context, Step, StepFailed, wait_for
 FRONTEND_TIMEOUT = 180
 ANSWERS = "cluster.yaml"
 SECRETS = "secrets.yaml"
+CHECKSUMS = "files.sha256"
 
 
 def _url(ctx: Context, path: str = "") -> str:
@@ -67,13 +72,22 @@ def _verify_api(ctx: Context) -> None:
     ctx.say(f"Zabbix {version['result']} answers at {_url(ctx)}; Admin logs in with the chosen password")
 
 
+def checksums(files) -> str:
+    """`sha256sum -c` input for these rendered files (two spaces: text mode), by path."""
+    return "".join(f"{hashlib.sha256(f.text.encode()).hexdigest()}  {f.path}\n"
+                   for f in sorted(files, key=lambda f: f.path))
+
+
 def _state_files(ctx: Context) -> list:
     from wizard.answers import dump_answers, dump_secrets
     from wizard.render import RenderedFile
 
     d = ctx.profile.paths.state_dir
+    # The checksums are root's alone: a digest of a file holding a password is a
+    # way to guess that password offline.
     return [RenderedFile(f"{d}/{ANSWERS}", dump_answers(ctx.spec), "applied-answers", 0o640),
-            RenderedFile(f"{d}/{SECRETS}", dump_secrets(ctx.secrets), "applied-secrets", 0o600, secret=True)]
+            RenderedFile(f"{d}/{SECRETS}", dump_secrets(ctx.secrets), "applied-secrets", 0o600, secret=True),
+            RenderedFile(f"{d}/{CHECKSUMS}", checksums(ctx.tree[ctx.node].values()), "applied-checksums", 0o600)]
 
 
 def _state_in_place(ctx: Context) -> bool:
@@ -84,7 +98,8 @@ def _write_state(ctx: Context) -> str:
     ctx.run(["mkdir", "-p", "-m", "0750", ctx.profile.paths.state_dir])
     for f in _state_files(ctx):
         ctx.ex.put(f.path, f.text, f.mode, f"{f.owner}:{f.group}")
-    return f"applied answers kept in {ctx.profile.paths.state_dir} (secrets apart, 0600)"
+    return (f"applied answers kept in {ctx.profile.paths.state_dir} (secrets apart, 0600), "
+            f"with the checksums of the node's files ({CHECKSUMS})")
 
 
 def steps(nodes: list[str]) -> list[Step]:
