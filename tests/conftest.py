@@ -21,6 +21,15 @@ def spec(_example_spec):
     return copy.deepcopy(_example_spec)
 
 
+@pytest.fixture(autouse=True)
+def _no_applied_cluster(monkeypatch):
+    """No test sees the /etc/zabbix-ha of the machine running it (a lab node may
+    keep a cluster's answers there): tests that need one make it (tests/test_applied.py)."""
+    from wizard import applied
+
+    monkeypatch.setattr(applied, "ROOT", ROOT / "tests" / "data" / "no-such-root")
+
+
 @pytest.fixture
 def secrets():
     return Secrets(

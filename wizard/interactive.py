@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 def run_unattended(args: argparse.Namespace, answers_out: Path | None = None, out=None) -> int:
     """Load, validate, save, print where. Exit 2 with field + fix on bad answers."""
     from wizard.answers import load_answers, load_secrets
+    from wizard.applied import refuse_other_cluster
     from wizard.spec import errors, validate, validate_secrets
 
     out = out or sys.stdout
@@ -73,6 +74,7 @@ def run_unattended(args: argparse.Namespace, answers_out: Path | None = None, ou
         raise UserError(_("--yes needs an answers file: nothing to take unattended"),
                         _("run: zabbix-ha --answers FILE --yes (or leave out --yes to be asked)"))
     spec = load_answers(args.answers)
+    refuse_other_cluster(spec, args.answers)
     secrets = load_secrets(args.secrets) if args.secrets else None
     problems = validate(spec) + (validate_secrets(spec, secrets) if secrets is not None else [])
     bad = errors(problems)

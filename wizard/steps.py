@@ -252,7 +252,10 @@ def load_start(args: argparse.Namespace):
     from wizard.spec import Secrets
 
     if args.answers:
+        from wizard.applied import refuse_other_cluster
+
         spec = load_answers(args.answers)
+        refuse_other_cluster(spec, args.answers)
         source = str(args.answers)
     else:
         spec = new_cluster_spec()

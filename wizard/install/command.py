@@ -61,6 +61,7 @@ def register(subparsers) -> None:
 
 def _inputs(args, need_secrets: bool):
     from wizard.answers import load_answers, load_secrets
+    from wizard.applied import refuse_other_cluster
     from wizard.errors import UserError
     from wizard.spec import SpecError, errors, validate, validate_secrets
 
@@ -68,6 +69,8 @@ def _inputs(args, need_secrets: bool):
     if not answers:
         raise UserError(f"{args.command} needs the answers file", f"run: zabbix-ha {args.command} --answers FILE")
     spec = load_answers(answers)
+    # On a node of another cluster, these answers would make it this one's (exit 2, nothing done).
+    refuse_other_cluster(spec, answers, f"{args.command} ")
     problems = errors(validate(spec))
     if problems:
         raise SpecError(problems)

@@ -8,7 +8,7 @@ The answers (and, apart, 0600, the secrets) are kept on both nodes in
 install and preflight recognise half-made state as this cluster's; beside
 them the checksums of the files this install puts on the node
 (files.sha256: `sha256sum -c /etc/zabbix-ha/files.sha256` shows a file
-changed by hand since).
+changed by hand since). wizard.applied reads them back.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+from wizard.applied import ANSWERS, CHECKSUMS, SECRETS  # noqa: F401 (status and failover import them here)
 from wizard.install.files import out_of_date
 from wizard.install.step import Context, Step, StepFailed, wait_for
 
 FRONTEND_TIMEOUT = 180
-ANSWERS = "cluster.yaml"
-SECRETS = "secrets.yaml"
-CHECKSUMS = "files.sha256"
 
 
 def _url(ctx: Context, path: str = "") -> str:
