@@ -129,6 +129,8 @@ CASES = [
     ("memory-low", "warning", N1, lambda w: w.node(N1, memory_mib=1024), {"needed": 2048}),
     ("cpus-low", "warning", N2, lambda w: w.node(N2, cpus=1), {}),
     ("rerun", "info", N1, lambda w: w.state(N1, zabbix_ha_spec=True), {}),
+    ("other-zabbix-ha-cluster", "error", N2, lambda w: w.state(N2, zabbix_ha_spec=True, zabbix_ha_name="prod"),
+     {"cluster": "prod"}),
     ("existing-cluster", "error", N1, lambda w: w.state(
         N1, corosync_conf=True, corosync_cluster_name="prod", corosync_nodes=("a", "b"),
         corosync_addresses=("10.1.1.1", "10.1.1.2")), {"cluster": "prod"}),
@@ -263,6 +265,35 @@ def test_rerun_downgrades_existing_state():
             corosync_addresses=("172.16.1.1", "172.16.1.2"), drbd_resources=("r0",))
     codes = {f.code for f in w.run()}
     assert "rerun" in codes and "existing-cluster" not in codes and "existing-drbd-resource" not in codes
+
+
+def test_a_node_of_another_zabbix_ha_cluster_stops_preflight_and_is_no_rerun():
+    """Its /etc/zabbix-ha/cluster.yaml names another cluster: nothing there is ours to converge."""
+    w = World()
+    w.state(N2, zabbix_ha_spec=True, zabbix_ha_name="prod", corosync_conf=True, corosync_cluster_name="prod",
+            corosync_nodes=(N1, N2), corosync_addresses=("172.16.1.1", "172.16.1.2"))
+    found = w.run()
+    [hit] = [f for f in found if f.code == "other-zabbix-ha-cluster"]
+    assert (hit.severity, hit.node, hit.force_code) == ("error", N2, None)
+    assert hit.payload == {"cluster": "prod", "answers": w.spec.name}
+    assert "/etc/zabbix-ha/cluster.yaml" in hit.message and hit.fix
+    codes = {f.code for f in found}
+    assert "rerun" not in codes and "existing-cluster" in codes
+    # The same cluster's name (or a name that could not be read) is a rerun, as before.
+    for name in (w.spec.name, ""):
+        w.state(N2, zabbix_ha_name=name)
+        codes = {f.code for f in w.run()}
+        assert "rerun" in codes and not {"other-zabbix-ha-cluster", "existing-cluster"} & codes
+
+
+def test_the_applied_name_is_read_from_the_state_script_output():
+    text = ("@@@ zabbix-ha\n/etc/zabbix-ha/cluster.yaml\n@@@ zabbix-ha-name\nname: 'prod-01'\n"
+            "@@@ services\ncorosync active\n")
+    st = preflight_parse.parse_state(text)
+    assert st.zabbix_ha_spec and st.zabbix_ha_name == "prod-01"
+    assert preflight_parse.applied_name("name: 2024") == "2024"
+    assert preflight_parse.applied_name("name: [broken") == "" and preflight_parse.applied_name("") == ""
+    assert preflight_parse.parse_state("@@@ zabbix-ha\n").zabbix_ha_name == ""
 
 
 def test_no_fencing_skips_ipmi_checks():

@@ -113,8 +113,14 @@ class Context:
 
     @property
     def rerun(self) -> bool:
-        """An earlier zabbix-ha run left its spec: existing state is ours to converge."""
-        return any(f.state.zabbix_ha_spec for _, _, f in self.pairs())
+        """An earlier zabbix-ha run of THIS cluster left its spec: existing state is ours to
+        converge. Another cluster's spec is not (_existing stops on it)."""
+        return any(f.state.zabbix_ha_spec and not self.other_cluster(f) for _, _, f in self.pairs())
+
+    def other_cluster(self, f: NodeFacts) -> str:
+        """The name of the other cluster whose answers the node keeps ("" when none, or this one)."""
+        name = f.state.zabbix_ha_name
+        return name if f.state.zabbix_ha_spec and name and name != self.spec.name else ""
 
 
 CHECKS: list[Callable[[Context], Iterator[Finding]]] = []
@@ -575,7 +581,16 @@ def _existing(ctx: Context):
     res = ctx.spec.storage.resource
     for _, name, f in ctx.pairs():
         st = f.state
-        if st.zabbix_ha_spec:
+        other = ctx.other_cluster(f)
+        if other:
+            # Never forceable: these answers would turn a node of one cluster into a node of another.
+            yield _f("other-zabbix-ha-cluster", "error", name,
+                     f"{name} belongs to cluster {other!r} (its /etc/zabbix-ha/cluster.yaml); these answers "
+                     f"are for cluster {ctx.spec.name!r}",
+                     f"to change {other!r}, use its applied answers (/etc/zabbix-ha/cluster.yaml on its nodes); "
+                     f"otherwise pass the answers file of the cluster {name} belongs to",
+                     cluster=other, answers=ctx.spec.name)
+        elif st.zabbix_ha_spec:
             yield _f("rerun", "info", name, f"{name} holds the spec of an earlier zabbix-ha run",
                      "the plan compares and changes only what differs; nothing is overwritten silently")
         if st.corosync_conf and not st.corosync_is_package_default and not rerun:

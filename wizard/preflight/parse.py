@@ -160,6 +160,7 @@ class ExistingState:
     drbd_resources: tuple[str, ...] = ()     # resource names in /etc/drbd.d/*.res
     datadir_entries: tuple[str, ...] = ()    # /var/lib/mysql
     zabbix_ha_spec: bool = False             # /etc/zabbix-ha/cluster.yaml: our own earlier run
+    zabbix_ha_name: str = ""                 # the cluster that file names ("": not known)
     services: tuple[tuple[str, str], ...] = ()   # (unit, is-active answer)
     apt_uris: tuple[str, ...] = ()
 
@@ -435,9 +436,22 @@ def parse_state(text: str) -> ExistingState:
             "\n".join(line.split("#", 1)[0] for line in s.get("drbd-resources", "").splitlines())))),
         datadir_entries=tuple(x for x in s.get("datadir", "").splitlines() if x),
         zabbix_ha_spec=bool(s.get("zabbix-ha", "").strip()),
+        zabbix_ha_name=applied_name(s.get("zabbix-ha-name", "")),
         services=tuple(services),
         apt_uris=tuple(parse_apt_uris(s.get("apt-sources", ""))),
     )
+
+
+def applied_name(line: str) -> str:
+    """The cluster name from the `name:` line of /etc/zabbix-ha/cluster.yaml ("" when not known)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(line.strip()) if line.strip() else None
+    except yaml.YAMLError:
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    return "" if name is None else str(name)
 
 
 def parse_apt_uris(text: str) -> list[str]:
