@@ -60,7 +60,7 @@ class WizardApp(App):
     def __init__(self, spec: ClusterSpec, secrets: Secrets | None = None, *,
                  answers_out: Path, source: str = "", lab_answers: Path | None = None,
                  start_at: str = "welcome", install_backend=None, secrets_source: Path | None = None,
-                 failover_backend=None) -> None:
+                 failover_backend=None, applied=None, applied_problem: str = "") -> None:
         super().__init__()
         self.install_backend = install_backend   # screens.install.InstallBackend; None: the real one
         self.failover_backend = failover_backend   # screens.failover.FailoverBackend; None: the real one
@@ -69,6 +69,8 @@ class WizardApp(App):
         self.answers_out = Path(answers_out)
         self.source = source                   # where the answers came from, for the welcome text
         self.lab_answers = lab_answers
+        self.applied = applied                 # wizard.applied.Applied: the cluster this machine belongs to
+        self.applied_problem = applied_problem   # why its applied answers cannot be used ("" when they can)
         self.start_at = start_at
         self.saved_text: str | None = None     # what is on disk, to know if quitting loses anything
         self.source_key = "loaded" if source else "new"   # which welcome choice the answers came from
@@ -243,9 +245,22 @@ _FIND = object()
 
 
 def build_app(args: argparse.Namespace | None = None, *, answers_out: Path | None = None,
-              start_at: str = "welcome", spec=None, secrets=None, lab=_FIND):
-    """The Textual app for these arguments (tests and the benchmark build it here)."""
+              start_at: str = "welcome", spec=None, secrets=None, lab=_FIND, applied=_FIND):
+    """The Textual app for these arguments (tests and the benchmark build it here).
+
+    `applied`: the cluster this machine belongs to (wizard.applied.Applied or
+    None); looked up in /etc/zabbix-ha unless given."""
     from wizard import steps
+    from wizard.errors import UserError
+
+    applied_problem = ""
+    if applied is _FIND:
+        from wizard.applied import applied_cluster
+
+        try:
+            applied = applied_cluster()
+        except UserError as exc:      # shown on the welcome step, where the choice would be
+            applied, applied_problem = None, str(exc)
 
     source = ""
     secrets_source = None
@@ -256,7 +271,8 @@ def build_app(args: argparse.Namespace | None = None, *, answers_out: Path | Non
         secrets_source = getattr(args, "secrets", None) or steps.secrets_beside(getattr(args, "answers", None))
     return WizardApp(copy.deepcopy(spec), secrets, answers_out=answers_out or steps.default_answers_out(),
                      source=source, lab_answers=steps.lab_answers() if lab is _FIND else lab, start_at=start_at,
-                     secrets_source=Path(secrets_source) if secrets_source else None)
+                     secrets_source=Path(secrets_source) if secrets_source else None, applied=applied,
+                     applied_problem=applied_problem)
 
 
 def run_tui(args: argparse.Namespace) -> int:

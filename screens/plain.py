@@ -11,6 +11,7 @@ prompting starts.
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 from wizard.i18n import _
@@ -278,9 +279,23 @@ PLAIN_STEPS = (
 )
 
 
+def _applied_or_say_why():
+    """The cluster this machine belongs to (wizard.applied), or None; a broken
+    state file is said, and the other starting points stay open."""
+    from wizard.applied import applied_cluster
+    from wizard.errors import UserError
+
+    try:
+        return applied_cluster()
+    except UserError as exc:
+        print(_("zabbix-ha: this cluster's answers cannot be offered: {error}").format(error=exc))
+        return None
+
+
 def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: dict | None = None) -> int:
     """Ask the wizard's questions as line prompts; save the answers."""
     from wizard.answers import load_answers, load_secrets
+    from wizard.applied import refuse_other_cluster
     from wizard.spec import Secrets, errors
 
     ask = LinePrompts(io)
@@ -295,17 +310,30 @@ def run_plain(args: argparse.Namespace, *, answers_out: Path | None = None, io: 
         resume = steps.last_saved()
         if resume is not None:
             choices.insert(0, (_("the answers saved last time ({path})").format(path=resume), "resume"))
+        applied = _applied_or_say_why()
+        if applied is not None:
+            # On a node of a running cluster, changing it comes first (the default).
+            choices.insert(0, (_("change this cluster ({name}, the answers applied at {path})").format(
+                name=applied.name, path=applied.path), "rerun"))
         # The lab is offered, never the default: servers are being entered.
         if steps.lab_answers() is not None:
             choices.append((_("the local two-node lab"), "lab"))
         start = ask.select(_("Start from"), choices, choices[0][1])
         secrets = Secrets()
-        if start == "lab":
+        if start == "rerun":
+            spec = copy.deepcopy(applied.spec)
+            if applied.secrets is not None:
+                secrets = copy.deepcopy(applied.secrets)
+                print(_("secrets loaded from {path}").format(path=applied.secrets_path))
+            secrets_from = None
+        elif start == "lab":
             spec = load_answers(steps.lab_answers())
+            refuse_other_cluster(spec, steps.lab_answers())
             secrets_from = steps.lab_secrets()
         elif start in ("file", "resume"):
             path = resume if start == "resume" else Path(ask.text(_("Answers file to load"))).expanduser()
             spec = load_answers(path)
+            refuse_other_cluster(spec, path)
             beside = steps.secrets_beside(path)
             if start == "file":
                 typed = ask.text(_("Its secrets file (empty: none)"), beside or "").strip()

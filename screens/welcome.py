@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -9,6 +10,14 @@ from textual.widgets import RadioButton, RadioSet
 
 from screens.base import Prose, FieldRow, StepScreen, text_input
 from wizard.i18n import _
+
+
+class WrappingRadioButton(RadioButton):
+    """A choice whose label wraps (a RadioButton is one line tall): "Change this
+    cluster (NAME, the answers applied at PATH)" is wider than 80 columns."""
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self.render().wrap(width)))
 
 
 class WelcomeScreen(StepScreen):
@@ -28,13 +37,22 @@ class WelcomeScreen(StepScreen):
         from wizard.steps import last_saved
 
         resume = None if app.source else last_saved()
+        # On a node of a running cluster, changing it is what the person most
+        # likely came for: the default, unless answers were given on the command line.
+        applied = app.applied
         with RadioSet(id="start", compact=True):
             if app.source:
                 yield RadioButton(_("The answers loaded from {path}").format(path=app.source),
                                   id="start-loaded", value=True)
+            if applied is not None:
+                label = _("Change this cluster ({name}, the answers applied at {path})").format(
+                    name=applied.name, path=applied.path)
+                if applied.secrets is None:
+                    label += _(" — its secrets were not read (run as root to keep them)")
+                yield WrappingRadioButton(label, id="start-rerun", value=not app.source)
             if resume is not None:
                 yield RadioButton(_("Resume the answers saved at {path}").format(path=resume),
-                                  id="start-resume", value=True)
+                                  id="start-resume", value=applied is None)
             # The lab is offered, never the default: servers are being entered.
             lab_label = _("The local two-node lab (try the whole flow on this machine)")
             if app.lab_answers is None:
@@ -44,10 +62,15 @@ class WelcomeScreen(StepScreen):
                              if lab_installed() else _("The local two-node lab — not available yet"))
             yield RadioButton(lab_label, id="start-lab", disabled=app.lab_answers is None)
             yield RadioButton(_("A new cluster (the documented example's values)"), id="start-new",
-                              value=not app.source and resume is None)
+                              value=not app.source and resume is None and applied is None)
             yield RadioButton(_("An answers file…"), id="start-file")
-            yield RadioButton(_("Rerun on an existing cluster — not available yet"),
-                              id="start-rerun", disabled=True)
+            if applied is None:
+                reason = (_("its applied answers cannot be used (see below)") if app.applied_problem
+                          else _("no cluster installed on this machine"))
+                yield RadioButton(_("Change this cluster — {reason}").format(reason=reason),
+                                  id="start-rerun", disabled=True)
+        if app.applied_problem:
+            yield Prose(app.applied_problem, classes="explain", id="applied-problem")
         yield FieldRow("welcome.load", _("Answers file to load"),
                        text_input(placeholder=_("path/to/answers.yaml"), id="load-path"))
         yield FieldRow("welcome.load_secrets", _("Its secrets file"),
@@ -102,12 +125,16 @@ class WelcomeScreen(StepScreen):
                 # steps are rebuilt from the new ones.
                 if choice == "lab":
                     loaded = _load_lab(app.lab_answers)
+                elif choice == "rerun":
+                    applied = app.applied
+                    loaded = (copy.deepcopy(applied.spec), copy.deepcopy(applied.secrets) or Secrets(),
+                              str(applied.path), applied.secrets_path)
                 elif choice == "resume":
                     from wizard.steps import last_saved, secrets_beside
 
                     resume = last_saved()
                     beside = secrets_beside(resume)
-                    loaded = _load_file(str(resume), str(beside) if beside else "")
+                    loaded = _load_file(str(resume), str(beside) if beside else "", typed=False)
                 elif choice == "loaded":
                     loaded = (*app.initial(), app.initial_secrets_source)
                 else:
@@ -132,20 +159,26 @@ def _load_lab(answers: Path):
     from wizard.steps import lab_secrets
 
     secrets = lab_secrets()
-    return _load_file(str(answers), str(secrets) if secrets else "")
+    return _load_file(str(answers), str(secrets) if secrets else "", typed=False)
 
 
-def _load_file(path: str, secrets_path: str):
+def _load_file(path: str, secrets_path: str, typed: bool = True):
+    """(spec, secrets, source, secrets file) from an answers file. A problem is
+    shown at the path typed, or (a file the person did not type) with the choice."""
     from wizard.answers import load_answers, load_secrets
+    from wizard.applied import refuse_other_cluster
     from wizard.errors import UserError
     from wizard.spec import Secrets
 
+    field = "welcome.load" if typed else "welcome.start"
     if not path:
-        raise _PathProblem("welcome.load", _("no answers file given"), _("type the path of an answers file"))
+        raise _PathProblem(field, _("no answers file given"), _("type the path of an answers file"))
     try:
         spec = load_answers(Path(path).expanduser())
+        # On a node of another cluster these answers are refused, as on the command line.
+        refuse_other_cluster(spec, path)
     except UserError as exc:
-        raise _PathProblem("welcome.load", exc.message, exc.fix) from None
+        raise _PathProblem(field, exc.message, exc.fix) from None
     # No secrets file named: the one saved beside the answers, if there is one.
     from wizard.steps import secrets_beside
 
@@ -153,7 +186,7 @@ def _load_file(path: str, secrets_path: str):
     try:
         secrets = load_secrets(secrets_file) if secrets_file else Secrets()
     except UserError as exc:
-        raise _PathProblem("welcome.load_secrets", exc.message, exc.fix) from None
+        raise _PathProblem("welcome.load_secrets" if typed else "welcome.start", exc.message, exc.fix) from None
     return spec, secrets, path, secrets_file
 
 

@@ -21,11 +21,14 @@ def example_spec():
 
 @pytest.fixture
 def make_app(tmp_path, example_spec):
-    """An app starting from the example answers, saving into tmp_path, no lab."""
+    """An app starting from the example answers, saving into tmp_path, no lab, on
+    a machine that belongs to no cluster (unless `applied` is given)."""
 
-    def make(start_at: str = "welcome", spec=None, secrets=None, lab=None, answers_out: Path | None = None):
+    def make(start_at: str = "welcome", spec=None, secrets=None, lab=None, answers_out: Path | None = None,
+             applied=None):
         return build_app(spec=spec or example_spec, secrets=secrets or Secrets(), lab=lab,
-                         answers_out=answers_out or tmp_path / "zabbix-ha.yaml", start_at=start_at)
+                         answers_out=answers_out or tmp_path / "zabbix-ha.yaml", start_at=start_at,
+                         applied=applied)
 
     return make
 

@@ -36,7 +36,7 @@ def snap_app(tmp_path, monkeypatch, example_spec):
 
     def make(start_at: str, secrets=True):
         app = build_app(spec=example_spec, secrets=full_secrets(example_spec) if secrets else None, lab=None,
-                        answers_out=Path("zabbix-ha.yaml"), start_at=start_at)
+                        answers_out=Path("zabbix-ha.yaml"), start_at=start_at, applied=None)
         # The install step's picture shows a fixed small plan: the real one grows with the core.
         from tests.tui.test_install import Fake
 
