@@ -131,3 +131,24 @@ def test_plan_with_this_clusters_answers_goes_on(node_of, spec, tmp_path, capsys
     answers = tmp_path / "given.yaml"
     save_answers(spec, answers)
     assert main(["plan", "--offline", "--answers", str(answers)]) == 0
+
+
+@pytest.mark.parametrize("argv", [["plan", "--offline"], ["install", "--yes"]])
+def test_a_rerun_that_renames_a_node_or_moves_the_drbd_disk_is_refused_before_anything(node_of, spec, secrets,
+                                                                                      tmp_path, capsys, argv):
+    node_of(spec.name)                               # this machine: the same cluster, as installed
+    changed = dataclasses.replace(spec, nodes=[dataclasses.replace(spec.nodes[0]),
+                                               dataclasses.replace(spec.nodes[1], hostname="renamed")])
+    changed.storage = dataclasses.replace(spec.storage, nodes=[
+        dataclasses.replace(spec.storage.nodes[0], disk="/dev/sdz1"), spec.storage.nodes[1]])
+    answers, secrets_file = tmp_path / "given.yaml", tmp_path / "given.secrets.yaml"
+    save_answers(changed, answers)
+    save_secrets(secrets, secrets_file)
+    assert main([*argv, "--answers", str(answers), "--secrets", str(secrets_file)]) == 2
+    err = capsys.readouterr().err
+    assert "nodes[1].hostname" in err and "'renamed'" in err and "storage.nodes[0].disk" in err
+    assert "cluster.yaml" in err and "fix:" in err and "Traceback" not in err
+    # A change it can make live (the timezone) is no refusal: plan goes on.
+    fine = dataclasses.replace(spec, zabbix=dataclasses.replace(spec.zabbix, timezone="Europe/Berlin"))
+    save_answers(fine, answers)
+    assert main(["plan", "--offline", "--answers", str(answers)]) == 0

@@ -105,3 +105,28 @@ def refuse_other_cluster(spec: ClusterSpec, source: str, command: str = "", root
     applied = applied_cluster(root)
     if applied is not None and applied.name != spec.name:
         raise OtherCluster(spec.name, str(source), applied, command)
+
+
+class FixedAnswerChanged(UserError):
+    """Answers that would change what a running cluster cannot change in place: exit 2, nothing changed."""
+
+    def __init__(self, changes: list, applied: Applied) -> None:
+        super().__init__(
+            "these answers change what the running cluster cannot change in place:\n  "
+            + "\n  ".join(c.message for c in changes),
+            f"put these fields back to the values the cluster was built with (its applied answers: {applied.path}); "
+            "to move the data to other disks or rename a node, build a new cluster and migrate Zabbix's database")
+        self.changes = changes
+
+
+def refuse_fixed_changes(spec: ClusterSpec, root: Path | None = None) -> None:
+    """Stop (exit 2) when `spec` is this machine's cluster but changes an answer it cannot change live
+    (wizard.rerun.fixed_changes): node names, DRBD devices, filesystem, database, Zabbix version ..."""
+    from wizard.rerun import fixed_changes
+
+    applied = applied_cluster(root)
+    if applied is None or applied.name != spec.name:
+        return
+    changes = fixed_changes(applied.spec, spec)
+    if changes:
+        raise FixedAnswerChanged(changes, applied)

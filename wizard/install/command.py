@@ -61,7 +61,7 @@ def register(subparsers) -> None:
 
 def _inputs(args, need_secrets: bool):
     from wizard.answers import load_answers, load_secrets
-    from wizard.applied import refuse_other_cluster
+    from wizard.applied import refuse_fixed_changes, refuse_other_cluster
     from wizard.errors import UserError
     from wizard.spec import SpecError, errors, validate, validate_secrets
 
@@ -71,6 +71,8 @@ def _inputs(args, need_secrets: bool):
     spec = load_answers(answers)
     # On a node of another cluster, these answers would make it this one's (exit 2, nothing done).
     refuse_other_cluster(spec, answers, f"{args.command} ")
+    # On a node of this cluster: no answer it cannot change in place (a new DRBD disk, a node renamed).
+    refuse_fixed_changes(spec)
     problems = errors(validate(spec))
     if problems:
         raise SpecError(problems)
