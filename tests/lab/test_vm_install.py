@@ -113,8 +113,10 @@ def cluster(lab, binary):
     on(lab, "node1", f"setsid sh -c '{INSTALL} > {HOME}/install-1.log 2>&1; echo $? > {HOME}/install-1.rc' "
                      "</dev/null >/dev/null 2>&1 &")
     log = wait("the first install reaching the schema import",
-               lambda: (lambda t: t if KILL_AT.search(t) or "STOPPED" in t else "")(
-                   on(lab, "node1", f"cat {HOME}/install-1.log", check=False).stdout),   # a busy node may miss one
+               # Ended (its exit code written) before reaching the import: stop waiting, say why.
+               lambda: (lambda t: t if KILL_AT.search(t) or "STOPPED" in t or "\nrc=" in t else "")(
+                   on(lab, "node1", f"cat {HOME}/install-1.log; [ -s {HOME}/install-1.rc ] && echo && "
+                                    f"echo rc=$(cat {HOME}/install-1.rc)", check=False).stdout),   # a busy node may miss one
                timeout=INSTALL_TIMEOUT, interval=5)
     assert KILL_AT.search(log), f"the first install ended before the import:\n{log}"
     # "[z]abbix": the pattern must not match the shell that runs pkill (its command line holds the pattern).
