@@ -113,15 +113,21 @@ echo patched
 """
 
 
+def proposed(whole: ET.Element, new: ET.Element) -> ET.Element:
+    """A copy of the whole live CIB (status included) with our configuration merged in."""
+    out = ET.fromstring(ET.tostring(whole))
+    config = merged(out.find("configuration"), new)
+    out.remove(out.find("configuration"))
+    out.insert(0, config)
+    return out
+
+
 def _apply(ctx: Context) -> str:
-    live, new = live_configuration(ctx), rendered_configuration(ctx)
-    changed = differences(live, new)
     whole = ET.fromstring(ctx.run(["cibadmin", "--query"], timeout=60).stdout)
+    new = rendered_configuration(ctx)
+    changed = differences(whole.find("configuration"), new)
     before = ET.tostring(whole, encoding="unicode")
-    config = merged(whole.find("configuration"), new)
-    whole.remove(whole.find("configuration"))
-    whole.insert(0, config)
-    after = ET.tostring(whole, encoding="unicode")
+    after = ET.tostring(proposed(whole, new), encoding="unicode")
     # Verified against the live status (both nodes seen), so crm_verify judges
     # the configuration as the cluster will run it.
     res = ctx.run(["crm_verify", "--xml-pipe", "-V"], input=after, check=False, timeout=120)

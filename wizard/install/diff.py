@@ -85,15 +85,12 @@ _FILE_EFFECTS = {
 def transition(ctx: Context) -> list[str] | None:
     """What Pacemaker would do with the new configuration (crm_simulate on the live status): its
     Transition Summary lines; None when there is no cluster to ask."""
-    from wizard.install.cib import merged, rendered_configuration
+    from wizard.install.cib import proposed, rendered_configuration
 
     res = ctx.run(["cibadmin", "--query"], check=False, timeout=60)
     if not res.ok:
         return None
-    whole = ET.fromstring(res.stdout)
-    config = merged(whole.find("configuration"), rendered_configuration(ctx))
-    whole.remove(whole.find("configuration"))
-    whole.insert(0, config)
+    whole = proposed(ET.fromstring(res.stdout), rendered_configuration(ctx))
     sim = ctx.run(["crm_simulate", "--xml-pipe", "--simulate"], input=ET.tostring(whole, encoding="unicode"),
                   check=False, timeout=120)
     if not sim.ok or "Transition Summary:" not in sim.stdout:
@@ -107,15 +104,17 @@ def effects(contexts: dict[str, Context], nodes: list[str]) -> list[str]:
     from wizard.install.corosync_live import fixed, stale
 
     lines: list[str] = []
+    blocked: list[str] | None = None
     for node in nodes:
         ctx = contexts[node]
         for rendered in out_of_date(ctx, list(ctx.tree[node].values())):
             effect = _FILE_EFFECTS.get(rendered.kind, "nothing restarts")
             if rendered.kind == "corosync":
-                try:
-                    blocked = fixed(sorted({k for keys in stale(ctx).values() for k in keys}))
-                except Exception:                 # no corosync running: the install starts it
-                    blocked = []
+                if blocked is None:               # stale() reads both nodes' cmap: asked once
+                    try:
+                        blocked = fixed(sorted({k for keys in stale(ctx).values() for k in keys}))
+                    except Exception:             # no corosync running: the install starts it
+                        blocked = []
                 if blocked:
                     effect = f"REFUSED: corosync cannot take {', '.join(blocked)} while it runs"
             lines.append(f"  {node}:{rendered.path}: {effect}\n")
