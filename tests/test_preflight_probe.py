@@ -8,6 +8,7 @@ source probe exchange real packets without leaving lo.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 import socket
 
 import pytest
@@ -183,3 +184,99 @@ def test_a_port_that_accepts_and_never_answers_does_not_hang_the_other_probes(ex
     assert res[good] == (True, "")
     ok, detail = res[("tcp", "127.0.0.1", "127.0.0.2", port)]
     assert ok is None and "in use" in detail
+
+
+# --- a busy node's BMC query on a running cluster: Pacemaker's own monitor counts ---
+
+HEALTHY_MON = (Path(__file__).parent / "data/status/simulated/healthy/crm_mon.xml").read_text()
+
+
+def rendered_resources(spec) -> str:
+    """The resources section of the CIB we render for SPEC (what cibadmin --scope resources prints)."""
+    import xml.etree.ElementTree as ET
+
+    from wizard.render import render
+
+    cib = next(f for files in render(spec, factory.secrets()).values() for f in files.values()
+               if f.path.endswith("cib.xml"))
+    return ET.tostring(ET.fromstring(cib.text).find("configuration/resources"), encoding="unicode")
+
+
+def pacemaker_said(mon: str, resources: str, same_password: bool = True) -> str:
+    return ("SAME-PASSWORD\n" if same_password else "") + f"@@@ crm_mon\n{mon}\n@@@ resources\n{resources}\n"
+
+
+def test_pacemakers_monitor_vouches_only_for_the_same_bmc_settings_without_failures():
+    from wizard.preflight.probes import judge_pacemaker_fence
+
+    spec = factory.spec()
+    dev = spec.fencing.ipmi[1]
+    resources = rendered_resources(spec)
+    said = judge_pacemaker_fence(N2, dev, pacemaker_said(HEALTHY_MON, resources))
+    assert "fence-zbx-node2" in said and "same settings" in said
+    # Another password, address, user or lanplus than Pacemaker's: its monitor says nothing about the answers.
+    assert judge_pacemaker_fence(N2, dev, pacemaker_said(HEALTHY_MON, resources, same_password=False)) == ""
+    for change in ({"address": "192.0.2.99"}, {"user": "other"}, {"lanplus": not dev.lanplus}):
+        other = factory.spec()
+        for k, v in change.items():
+            setattr(other.fencing.ipmi[1], k, v)
+        assert judge_pacemaker_fence(N2, dev, pacemaker_said(HEALTHY_MON, rendered_resources(other))) == "", change
+    # The device failed, stopped, or its monitor failed once: no vouching.
+    failed = HEALTHY_MON.replace('resource id="fence-zbx-node2" resource_agent="stonith:fence_ipmilan" role="Started" '
+                                 'active="true" orphaned="false" blocked="false" managed="true" failed="false"',
+                                 'resource id="fence-zbx-node2" resource_agent="stonith:fence_ipmilan" role="Started" '
+                                 'active="true" orphaned="false" blocked="false" managed="true" failed="true"')
+    assert failed != HEALTHY_MON
+    assert judge_pacemaker_fence(N2, dev, pacemaker_said(failed, resources)) == ""
+    monitor_failed = HEALTHY_MON.replace("</failures>", "") if "<failures>" in HEALTHY_MON else HEALTHY_MON
+    monitor_failed = monitor_failed.replace("</resources>", (
+        '</resources>\n<failures><failure op_key="fence-zbx-node2_monitor_60000" node="zbx-node1" exitstatus="error" '
+        'exitreason="" exitcode="1" call="9" status="Timed Out" last-rc-change="2026-11-28 08:59:15Z" queued="0" '
+        'exec="20001" interval="60000" task="monitor"/></failures>'), 1)
+    assert judge_pacemaker_fence(N2, dev, pacemaker_said(monitor_failed, resources)) == ""
+    # Node1's device vouches for node1 only; garbage or no Pacemaker says nothing.
+    assert "fence-zbx-node1" in judge_pacemaker_fence(N1, spec.fencing.ipmi[0], pacemaker_said(HEALTHY_MON, resources))
+    assert judge_pacemaker_fence(N2, dev, "NO-PACEMAKER\n") == ""
+    assert judge_pacemaker_fence(N2, dev, pacemaker_said("<crm_mon", resources)) == ""
+
+
+def test_a_timed_out_bmc_query_passes_on_pacemakers_word_and_a_refusal_never_does(executors, monkeypatch, tmp_path):
+    # Stand-ins for the agent and for Pacemaker's tools; the real script compares the
+    # password on stdin with the device's password file (cmp), as on a node.
+    from wizard import render
+    from wizard.preflight import probes
+
+    monkeypatch.setattr(probes, "IPMI_RETRY_PAUSE_S", 0)
+    spec, secrets = loopback_spec(), factory.secrets()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "mon.xml").write_text(HEALTHY_MON)
+    (tmp_path / "resources.xml").write_text(rendered_resources(factory.spec()))   # same BMCs as loopback_spec
+    for tool, body in {"systemctl": "exit 0", "crm_mon": f"cat {tmp_path}/mon.xml",
+                       "cibadmin": f"cat {tmp_path}/resources.xml"}.items():
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / tool).chmod(0o755)
+    for node in (N1, N2):
+        (tmp_path / f"pw-{node}").write_text(secrets.ipmi[node].reveal() + "\n")
+    monkeypatch.setattr(render, "ipmi_password_file", lambda node: str(tmp_path / f"pw-{node}"))
+    monkeypatch.setattr(probes, "PACEMAKER_FENCE_SCRIPT", f"PATH={bin_dir}:$PATH\n" + probes.PACEMAKER_FENCE_SCRIPT)
+    journal = executors[N1].journal
+    for s in secrets.values():
+        journal.add_secret(s)
+
+    monkeypatch.setattr(probes, "FENCE_SCRIPT", 'cat >/dev/null; echo "Failed: Connection timed out" >&2; exit 1')
+    results = ipmi(spec, executors, secrets)
+    assert [r.ok for r in results] == [True, True], results
+    assert all("timed out" in r.detail and "Pacemaker's fence-" in r.detail for r in results), results
+    assert "bmc1-pw" not in repr(journal.entries) and "bmc2-pw" not in repr(journal.entries)
+
+    # The password the answers give is not the one Pacemaker uses: the timeout stands.
+    (tmp_path / f"pw-{N2}").write_text("an older password\n")
+    results = {r.target: r for r in ipmi(spec, executors, secrets)}
+    assert results[N1].ok is True and results[N2].ok is False and "(3 attempts)" in results[N2].detail
+
+    # A refusal (wrong password at the BMC) is a failure whatever Pacemaker says.
+    monkeypatch.setattr(probes, "FENCE_SCRIPT",
+                        'cat >/dev/null; echo "ERROR: Unable to connect/login to fencing device" >&2; exit 1')
+    results = ipmi(spec, executors, secrets)
+    assert [r.ok for r in results] == [False, False] and not any("Pacemaker" in r.detail for r in results)

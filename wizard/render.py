@@ -297,6 +297,16 @@ def directories(spec: ClusterSpec) -> list[Directory]:
     ]
 
 
+def ipmi_password_file(hostname: str) -> str:
+    """Where the node that fences HOSTNAME keeps its BMC password (0600; the CIB reads it by password_script)."""
+    return f"/etc/zabbix-ha/ipmi-password-{hostname}"
+
+
+def fence_device_id(hostname: str) -> str:
+    """The CIB's stonith resource that fences HOSTNAME (IPMI)."""
+    return f"fence-{hostname}"
+
+
 def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
     """Everything the templates need, decided here."""
     profile = platform(spec.platform)
@@ -315,7 +325,7 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
             "drbd_address": drbd_address(spec.replication_addresses[i], s.port),
             "vip_nic": vip_nics[i],
             "ipmi": spec.fencing.ipmi[i] if spec.fencing.method == "ipmi" else None,
-            "ipmi_password_file": f"/etc/zabbix-ha/ipmi-password-{node.hostname}",
+            "ipmi_password_file": ipmi_password_file(node.hostname),
         })
     source = spec.services.effective_source
     return {
