@@ -404,3 +404,57 @@ def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
         assert links_up(lab, node) == [(0, True), (1, True)], node
     assert pids(lab) == before
     assert len(probe.samples) > 10 and probe.failed == [], str(probe)
+
+
+SERVICE_PROCS = ("mariadbd", "apache2", "zabbix_server")
+
+
+def test_rerun_switching_fencing_from_ipmi_to_sbd_restarts_the_stack_but_not_zabbix(lab, cluster):
+    # sbd starts only with corosync: both nodes' stacks restart, in maintenance mode, so MariaDB,
+    # Apache and the Zabbix server keep running where they ran (their pids stay) and nothing moves.
+    from wizard.lab.answers import SBD_DEVICE
+
+    before = {k: v for k, v in pids(lab).items() if k.split(":")[1] in SERVICE_PROCS}
+    where = zabbix_runs_on(lab)
+
+    def change(a):
+        a["fencing"] = {"method": "sbd", "ipmi": [], "sbd_device": SBD_DEVICE, "acknowledgement": ""}
+    plan, run, probe = rerun_with(lab, "answers-sbd", change)
+    assert "sbd is not running yet and starts only with corosync" in plan, plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "maintenance mode on" in run.stdout and "maintenance mode off" in run.stdout, run.stdout[-4000:]
+    after = {k: v for k, v in pids(lab).items() if k.split(":")[1] in SERVICE_PROCS}
+    assert after == before and all(after.values()), (before, after)
+    assert zabbix_runs_on(lab) == where
+    assert probe.failed == [], str(probe)
+    for node in ("node1", "node2"):
+        assert on(lab, node, "systemctl is-active sbd").stdout.strip() == "active", node
+        assert on(lab, node, "test -e /dev/watchdog", check=False).returncode == 0, node
+    slots = on(lab, "node1", f"sbd -d {SBD_DEVICE} list").stdout
+    assert "node1" in slots and "node2" in slots, slots
+    root = crm_status(lab)
+    agents = {r.get("id"): r.get("resource_agent") for r in root.iter("resource")}
+    assert "stonith:fence_sbd" in agents.values() and "stonith:fence_ipmilan" not in agents.values(), agents
+    assert list(root.iter("failure")) == []
+    assert all(o.get("maintenance-mode") != "true" for o in root.iter("cluster_options")), "maintenance mode left on"
+
+
+def test_sbd_fences_node2_and_node2_rejoins(lab, cluster):
+    from wizard.lab.answers import SBD_DEVICE
+
+    def reboots() -> int:
+        history = on(lab, "node1", "stonith_admin --history node2 --verbose", check=False).stdout
+        return sum(1 for line in history.splitlines() if "reboot" in line and "successful" in line)
+
+    booted, reboots_before = on(lab, "node2", "uptime -s").stdout.strip(), reboots()
+    fenced = on(lab, "node1", "stonith_admin --reboot node2 --timeout 240", timeout=300, check=False)
+    assert fenced.returncode == 0, (fenced.returncode, fenced.stdout, fenced.stderr)
+    wait("node2 back online in the cluster",
+         lambda: "node2" in {n.get("name") for n in crm_status(lab).iter("node") if n.get("online") == "true"}
+         and lab.reachable("node2"), timeout=900, interval=10)
+    assert on(lab, "node2", "uptime -s").stdout.strip() != booted          # it really rebooted
+    assert reboots() == reboots_before + 1
+    assert on(lab, "node2", "systemctl is-active sbd").stdout.strip() == "active"
+    assert "node2" in on(lab, "node1", f"sbd -d {SBD_DEVICE} list").stdout
+    wait("DRBD UpToDate on both sides again",
+         lambda: "ds:UpToDate/UpToDate" in on(lab, "node1", "cat /proc/drbd").stdout, timeout=600, interval=5)

@@ -202,6 +202,6 @@ def steps(nodes: list[str]) -> list[Step]:
     first, second = nodes
     return [
         Step(first, "cib.apply", "Cluster configuration (CIB) in one transaction", check=_in_place, apply=_apply,
-             after=("cluster.online", "db.handover", f"{second}:files.write")),
+             after=("cluster.release", "db.handover", f"{second}:files.write")),
         Step(first, "cib.started", "Every resource started on the preferred node", verify=_verify_started),
     ]

@@ -5,6 +5,16 @@ the executor's stdin (base64), never through a file on this machine or an
 argument. Corosync is (re)started only when it is not running our cluster
 (Debian's package starts a one-node cluster "debian" of its own); a changed
 corosync.conf on a running cluster of ours is reloaded live (corosync_live).
+
+Where a running cluster of ours must restart its stack (SBD newly chosen: sbd
+starts only with corosync; a new authkey), the cluster is first put in
+maintenance mode (cluster.hold): Pacemaker then neither stops nor starts
+anything, so the resources keep running, unmanaged, while corosync and
+pacemaker restart on both nodes (the way crmsh's and SUSE's guides restart a
+stack under live services). cluster.release ends it once Pacemaker's probes
+found every resource where it ran, and checks that nothing restarted. Which
+resources ran where is remembered on the first node first, so a run killed
+in between still ends the maintenance mode it set (and never one it did not).
 """
 
 from __future__ import annotations
@@ -12,6 +22,11 @@ from __future__ import annotations
 from wizard.install import corosync_live
 from wizard.install.step import SYSTEMCTL_TIMEOUT, Context, Step, StepFailed, wait_for
 from wizard.status.parse import ClusterView, ParseError, parse_cfgtool, parse_crm_mon
+
+# Install state key (first node): where each resource ran when the install set maintenance mode.
+HELD = "maintenance_by_install"
+MAINTENANCE = ["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode"]
+PROBE_TIMEOUT = 300
 
 AUTHKEY = "/etc/corosync/authkey"
 ONLINE_TIMEOUT = 300
@@ -86,6 +101,92 @@ def _stack_running(ctx: Context) -> bool:
     return _running_our_cluster(ctx)
 
 
+def _all_active(ctx: Context) -> bool:
+    units = _stack_units(ctx)
+    return _unit_states(ctx, *units)[len(units):] == ["active"] * len(units)
+
+
+def _restart_pending(ctx: Context) -> bool:
+    """Pacemaker runs our cluster here (resources may run under it), but the stack must
+    restart: sbd newly needed, or a new authkey."""
+    s = ctx.profile.services
+    if not ctx.ok(["systemctl", "is-active", "--quiet", s.pacemaker]) or not _running_our_cluster(ctx):
+        return False
+    return bool(ctx.shared.runtime.get("authkey_changed")) or not _all_active(ctx)
+
+
+def _answering(ctx: Context) -> tuple[Context, ClusterView] | None:
+    """A node whose Pacemaker answers with quorum (this one first), and what it sees."""
+    for node in (ctx.node, ctx.peer):
+        view = cluster_status(ctx.on(node))
+        if view is not None and view.quorum is True:
+            return ctx.on(node), view
+    return None
+
+
+def placement(view: ClusterView) -> list[list[str]]:
+    """[resource, role, node] for every active resource but the fence devices (they follow the CIB step)."""
+    return sorted([r.id, r.role, node] for r in view.resources if not r.is_fence_device for node in r.nodes)
+
+
+def _hold_not_needed(ctx: Context) -> bool:
+    if ctx.shared.state.get(HELD):
+        return True                       # held by a run that was stopped: cluster.release ends it
+    return not any(_restart_pending(ctx.on(node)) for node in ctx.spec.hostnames)
+
+
+def _hold(ctx: Context) -> str:
+    found = _answering(ctx)
+    if found is None:
+        raise StepFailed("the running cluster must restart its stack, but Pacemaker answers with quorum on "
+                         "neither node", "check `crm_mon -1` on both nodes")
+    ctx, view = found
+    if view.maintenance_mode:
+        return "the cluster is already in maintenance mode (not set by zabbix-ha: it stays on)"
+    where = placement(view)
+    # Remembered before it is set: a run stopped between the two still ends it.
+    ctx.shared.remember(ctx, HELD, where)
+    ctx.run([*MAINTENANCE, "--update", "true"], timeout=60)
+    ctx.say(f"maintenance mode set on {ctx.node}'s Pacemaker")
+    wait_for(ctx, "Pacemaker in maintenance mode", lambda: bool((v := cluster_status(ctx)) and v.maintenance_mode),
+             timeout=60, fix="check `crm_mon -1`")
+    return (f"maintenance mode on: {len(where)} resource instance(s) keep running, unmanaged, "
+            "while corosync and pacemaker restart")
+
+
+def _released(ctx: Context) -> bool:
+    return not ctx.shared.state.get(HELD)
+
+
+def _release(ctx: Context) -> str:
+    where = ctx.shared.state[HELD]
+
+    def probed():
+        view = cluster_status(ctx)
+        if view is None or view.quorum is not True:
+            return "waiting for Pacemaker with quorum"
+        missing = [" ".join(r) for r in where if r not in placement(view)]
+        return True if not missing else f"not yet found running: {', '.join(missing)}"
+    wait_for(ctx, "Pacemaker finding every resource where it ran", probed, timeout=PROBE_TIMEOUT, interval=5,
+             fix="maintenance mode stays ON, so nothing is stopped or started: see `crm_mon -1`, then end it with "
+                 "`crm_attribute --type crm_config --name maintenance-mode --delete`")
+    ctx.run([*MAINTENANCE, "--delete"], timeout=60)
+    ctx.shared.remember(ctx, HELD, None)
+
+    def settled():
+        view = cluster_status(ctx)
+        if view is None or view.maintenance_mode:
+            return "waiting for Pacemaker to manage the resources again"
+        failed = [r.id for r in view.resources if r.failed]
+        if failed:
+            raise StepFailed(f"after maintenance mode: {', '.join(sorted(set(failed)))} FAILED",
+                             "see `crm_mon -1` and the journal (journalctl -u pacemaker)")
+        return True if placement(view) == where else "waiting for Pacemaker's transition"
+    wait_for(ctx, "every resource managed again where it ran", settled, timeout=PROBE_TIMEOUT, interval=5,
+             fix="see `crm_mon -1`")
+    return "maintenance mode off: every resource managed again where it ran"
+
+
 def _start_stack(ctx: Context) -> str:
     s = ctx.profile.services
     units = _stack_units(ctx)
@@ -101,6 +202,8 @@ def _start_stack(ctx: Context) -> str:
             # into ours. (Preflight refuses any other existing cluster.)
             ctx.sh('rm -f /var/lib/pacemaker/cib/cib*')
             restarted += " (the package's default cluster and its CIB removed)"
+    elif active and not ctx.shared.runtime.get("authkey_changed") and _all_active(ctx):
+        return "it was running; now also enabled at boot"     # only the boot start was missing: no restart
     elif active:
         ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=SYSTEMCTL_TIMEOUT)
         restarted = "restarted corosync and pacemaker with the new configuration"
@@ -172,15 +275,19 @@ def authkey_steps(nodes: list[str]) -> list[Step]:
 
 def steps(nodes: list[str]) -> list[Step]:
     first, second = nodes
-    out = []
+    out = [Step(first, "cluster.hold", "Resources kept running while the cluster stack restarts (maintenance mode)",
+                check=_hold_not_needed, apply=_hold,
+                after=("files.write", f"{second}:files.write", "cluster.authkey"))]
     for node in nodes:
         out.append(Step(node, "cluster.start", "Corosync and Pacemaker running, started at boot",
                         check=_stack_running, apply=_start_stack,
-                        after=("files.write", f"{first}:cluster.authkey"),
+                        after=("files.write", f"{first}:cluster.authkey", f"{first}:cluster.hold"),
                         restarts=("corosync", "pacemaker")))
     out.append(Step(first, "cluster.reload", "Corosync running with the current corosync.conf (reloaded live)",
                     check=corosync_live.in_place, apply=corosync_live.reload,
                     after=("cluster.start", f"{second}:cluster.start")))
     out.append(Step(first, "cluster.online", "Both nodes online, quorate, every link up", verify=_verify_online,
                     after=("cluster.reload",)))
+    out.append(Step(first, "cluster.release", "Pacemaker manages the resources again (maintenance mode ended)",
+                    check=_released, apply=_release, after=("cluster.online",)))
     return out

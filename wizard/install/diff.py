@@ -76,10 +76,13 @@ _FILE_EFFECTS = {
     "zabbix-frontend": "read by the frontend on its next request: nothing restarts",
     "zabbix-agent": "zabbix-agent restarts on that node (it is not a cluster service)",
     "corosync": "corosync re-reads it live (corosync-cfgtool -R): nothing restarts",
-    "sbd": "read when the cluster stack starts: the install does not restart the stack for it",
+    "sbd": "read when sbd starts (with corosync): the install does not restart a running sbd for it",
     "drbd-global": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
     "drbd-resource": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
 }
+
+SBD_STARTS = ("sbd is not running yet and starts only with corosync: the cluster stack restarts on both nodes in "
+              "maintenance mode (the resources keep running, unmanaged; nothing stops or moves)")
 
 
 def transition(ctx: Context) -> list[str] | None:
@@ -109,6 +112,9 @@ def effects(contexts: dict[str, Context], nodes: list[str]) -> list[str]:
         ctx = contexts[node]
         for rendered in out_of_date(ctx, list(ctx.tree[node].values())):
             effect = _FILE_EFFECTS.get(rendered.kind, "nothing restarts")
+            if rendered.kind == "sbd" and not ctx.ok(["systemctl", "is-active", "--quiet",
+                                                      ctx.profile.services.sbd]):
+                effect = SBD_STARTS
             if rendered.kind == "corosync":
                 if blocked is None:               # stale() reads both nodes' cmap: asked once
                     try:
