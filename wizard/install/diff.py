@@ -25,9 +25,14 @@ def _pretty(el: ET.Element) -> list[str]:
     return ET.tostring(copy, encoding="unicode").splitlines(keepends=True)
 
 
-def file_diffs(ctx: Context) -> list[str]:
+def changed_files(ctx: Context) -> list:
+    """This node's rendered files that differ from what is on it (content, mode or owner)."""
+    return out_of_date(ctx, list(ctx.tree[ctx.node].values()))
+
+
+def file_diffs(ctx: Context, changed: list | None = None) -> list[str]:
     """Diff lines for every rendered file of this node that differs (content, mode or owner)."""
-    changed = out_of_date(ctx, list(ctx.tree[ctx.node].values()))
+    changed = changed_files(ctx) if changed is None else changed
     if not changed:
         return []
     states = ctx.sh(_STAT, *[f.path for f in changed], timeout=60).stdout.splitlines()
@@ -102,15 +107,16 @@ def transition(ctx: Context) -> list[str] | None:
     return [line.strip() for line in summary.splitlines() if line.strip().startswith("*")]
 
 
-def effects(contexts: dict[str, Context], nodes: list[str]) -> list[str]:
-    """Per changed file, what happens to the running services; then what Pacemaker would do."""
+def effects(contexts: dict[str, Context], nodes: list[str], changed: dict[str, list] | None = None) -> list[str]:
+    """Per changed file (CHANGED: per node, as changed_files found them), what happens to the running
+    services; then what Pacemaker would do."""
     from wizard.install.corosync_live import fixed, stale
 
     lines: list[str] = []
     blocked: list[str] | None = None
     for node in nodes:
         ctx = contexts[node]
-        for rendered in out_of_date(ctx, list(ctx.tree[node].values())):
+        for rendered in (changed[node] if changed is not None else changed_files(ctx)):
             effect = _FILE_EFFECTS.get(rendered.kind, "nothing restarts")
             if rendered.kind == "sbd" and not ctx.ok(["systemctl", "is-active", "--quiet",
                                                       ctx.profile.services.sbd]):

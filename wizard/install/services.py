@@ -75,9 +75,14 @@ def _files(ctx: Context, service: Service) -> list[str]:
 
 def stale(ctx: Context) -> list[tuple[Service, str]]:
     """The services on the active node that started before their configuration last changed, with why."""
+    return _stale_on(ctx)[1]
+
+
+def _stale_on(ctx: Context) -> tuple[str | None, list[tuple[Service, str]]]:
+    """The active node (None: nowhere) and its stale services."""
     node = active_node(ctx)
     if node is None:
-        return []
+        return None, []
     on = ctx.on(node)
     paths = sorted({p for s in SERVICES for p in _files(on, s)})
     lines = on.sh(_AGES, STATUS_URL, *paths, timeout=60).stdout.splitlines()
@@ -101,7 +106,7 @@ def stale(ctx: Context) -> list[tuple[Service, str]]:
         if age is not None and newest > now - age:
             out.append((service, f"{service.name} on {node} started {age} s ago, before its configuration "
                                  f"changed {now - newest} s ago"))
-    return out
+    return node, out
 
 
 def in_place(ctx: Context) -> bool:
@@ -111,12 +116,11 @@ def in_place(ctx: Context) -> bool:
 def restart_stale(ctx: Context) -> str:
     done = []
     for _ in range(len(SERVICES)):          # a restart may refresh the ones after it: look again each time
-        pending = stale(ctx)
+        node, pending = _stale_on(ctx)
         if not pending:
             break
         service, why = pending[0]
         ctx.say(why)
-        node = active_node(ctx)
         if service.graceful:
             ctx.on(node).run(["apache2ctl", "graceful"], timeout=120)
             done.append(f"{service.name} reloaded gracefully on {node}")
