@@ -25,15 +25,12 @@ from textual.message import Message
 from textual.widgets import Button, RichLog, SelectionList
 from textual.widgets.selection_list import Selection
 
-from screens import later
-from screens.base import Prose
+from screens.base import Prose, StepScreen
 from screens.dialogs import ConfirmDialog
 from screens.install import Login, clock_text
-from screens.later import LaterStep
 from screens.timeline import ProbePanel
 from wizard.i18n import _
 
-CORE = "wizard.failover"
 CONFIRM_TIMEOUT = 1800       # an unanswered question counts as "no" after this (the drill must not hang forever)
 STATUS_WIDTH = (60, 80)      # the status text is laid out for the panel's width, within these bounds
 
@@ -164,11 +161,10 @@ class Reply:
     yes: bool = False
 
 
-class FailoverScreen(LaterStep):
+class FailoverScreen(StepScreen):
     NAME = "failover"
     CSS_PATH = "failover.tcss"
-    MODULES = (CORE,)
-    BINDINGS = [*LaterStep.BINDINGS, Binding("a", "abort", _("Abort scenario"))]
+    BINDINGS = [*StepScreen.BINDINGS, Binding("a", "abort", _("Abort scenario"))]
 
     class Checked(Message):
         def __init__(self, health: Health | None, error: str = "") -> None:
@@ -213,10 +209,6 @@ class FailoverScreen(LaterStep):
         return getattr(self.app, "failover_backend", None) or FailoverBackend()
 
     @property
-    def available(self) -> bool:
-        return later.available(CORE)
-
-    @property
     def running(self) -> bool:
         return self.phase in ("running", "aborting")
 
@@ -228,13 +220,7 @@ class FailoverScreen(LaterStep):
         return _("It moves the services to the other node and back, checks the VIP, the database "
                  "and the Zabbix server through it, measures the time taken, and cleans up after itself.")
 
-    def unavailable(self) -> str:
-        return _("The failover test is not available yet: the cluster has not been tested.")
-
     def compose_form(self) -> ComposeResult:
-        if not self.available:
-            yield from super().compose_form()
-            return
         self.scenarios = self.backend.scenarios()
         yield Prose(self.what(), classes="explain")
         yield Prose("", id="not-installed", classes="note")
@@ -262,8 +248,6 @@ class FailoverScreen(LaterStep):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if not self.available:
-            return
         self.query_one("#abort", Button).display = False
         self.set_interval(1.0, self._tick)
         if self.scenarios:
@@ -273,8 +257,7 @@ class FailoverScreen(LaterStep):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        if self.available:
-            self._show_installed()
+        self._show_installed()
 
     def on_unmount(self) -> None:
         self.stop.set()                # the app is closing: no further scenario, restore the running one

@@ -98,15 +98,12 @@ def clock_text(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-# The shell commands the success text may name, and the module each needs.
-SHELL_NEXT = (("status", "wizard.status.command"), ("failover-test", "wizard.failover"))
+# The shell commands the success text names.
+SHELL_NEXT = ("status", "failover-test")
 
 
 def shell_next() -> list[str]:
-    """The follow-up commands this zabbix-ha has (the screen names only commands that exist)."""
-    from screens.later import available
-
-    return [command for command, module in SHELL_NEXT if available(module)]
+    return list(SHELL_NEXT)
 
 
 class InstallScreen(StepScreen):

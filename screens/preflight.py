@@ -20,10 +20,8 @@ from textual.widgets import Button, DataTable
 
 from screens.base import Prose, StepScreen
 from screens.dialogs import TrustHostKeyDialog
-from screens.later import LaterStep, available
 from wizard.i18n import _
 
-CORE = ("wizard.preflight.checks", "wizard.preflight.command", "wizard.preflight.facts", "wizard.remote")
 MARK = {"error": "✗", "warning": "!", "info": "·"}
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -70,12 +68,6 @@ class PreflightScreen(StepScreen):
                  "It only reads: nothing is changed on the servers.")
 
     def compose_form(self) -> ComposeResult:
-        if not all(available(m) for m in CORE):
-            missing = [m for m in CORE if not available(m)]
-            yield Prose(_("Preflight is not available yet: no checks were run, so nothing is known about "
-                          "the servers.") + "\n" + _("(missing: {modules})").format(modules=", ".join(missing)),
-                        classes="unavailable", id="unavailable")
-            return
         with Horizontal(id="run-bar"):
             yield Button(_("Run preflight"), id="run", compact=True, variant="primary")
             yield Prose("", id="run-status")
@@ -256,4 +248,4 @@ class PreflightScreen(StepScreen):
         self.app.next_step(self.NAME)
 
 
-__all__ = ["PreflightScreen", "LaterStep"]
+__all__ = ["PreflightScreen"]

@@ -399,16 +399,6 @@ async def test_no_ssh_key_says_so_and_reads_nothing(failover_app):
         assert "No SSH key" in text(app, "#run-status") and fake.connected == 0
 
 
-async def test_without_the_core_it_says_the_test_is_not_available(failover_app, monkeypatch):
-    import screens.later
-
-    monkeypatch.setattr(screens.later, "available", lambda *modules: False)
-    app = failover_app(Fake([HEALTHY]))
-    async with app.run_test(size=SIZE):
-        assert "not available yet" in text(app, "#unavailable")
-        assert not app.screen.query("#start")
-
-
 def test_snapshot_running(snap_compare, tmp_path, example_spec, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fake = Fake([HEALTHY], holds=("down",))

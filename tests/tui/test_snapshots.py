@@ -21,15 +21,12 @@ SIZES = [(80, 24), (120, 40)]
 def snap_app(tmp_path, monkeypatch, example_spec):
     # A relative save path keeps tmp_path out of the pictures; saving lands in tmp_path.
     monkeypatch.chdir(tmp_path)
-    # The pictures show the steps whose core has not landed as "not available
-    # yet", whatever modules the tree holds today.
     import screens.disks
-    import screens.later
     import screens.preflight
 
-    monkeypatch.setattr(screens.later, "available", lambda *modules: False)
-    monkeypatch.setattr(screens.preflight, "available", lambda *modules: False)
     monkeypatch.setattr(screens.disks, "discovery_available", lambda: False)
+    # Whether this machine has zabbix-ha's SSH key must not change the pictures.
+    monkeypatch.setattr(screens.preflight, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
     from wizard import steps
 
     monkeypatch.setattr(steps, "lab_installed", lambda: False)
@@ -93,7 +90,6 @@ def preflight_run(monkeypatch, findings, *then_keys):
     """Patch the preflight step to find `findings`; returns run_before: run it, then press then_keys."""
     import screens.preflight as pf
 
-    monkeypatch.setattr(pf, "available", lambda *modules: True)
     monkeypatch.setattr(pf, "ssh_login", lambda app: ("/etc/zabbix-ha/ssh/id_ed25519", []))
     monkeypatch.setattr(pf, "run_collect", lambda *args, **kwargs: (findings, 42, 3.2))
 
