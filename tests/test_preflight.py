@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from tests.preflight import factory
+from wizard.answers import dump_answers
 from wizard.preflight import checks as preflight
 from wizard.preflight import parse as preflight_parse
 from wizard.preflight.parse import Address, DrbdInfo, DrbdMinor, Listener, OsInfo, TimeSync
@@ -129,6 +130,11 @@ CASES = [
     ("memory-low", "warning", N1, lambda w: w.node(N1, memory_mib=1024), {"needed": 2048}),
     ("cpus-low", "warning", N2, lambda w: w.node(N2, cpus=1), {}),
     ("rerun", "info", N1, lambda w: w.state(N1, zabbix_ha_spec=True), {}),
+    ("fixed-answer-changed", "error", N1, lambda w: w.state(
+        N1, zabbix_ha_spec=True, zabbix_ha_answers=dump_answers(replace(w.spec, name=w.spec.name, platform="debian13"))),
+     {"field": "platform", "was": "debian13", "now": "debian12"}),
+    ("applied-answers-unreadable", "warning", N2, lambda w: w.state(N2, zabbix_ha_spec=True, zabbix_ha_answers="- a"),
+     {}),
     ("other-zabbix-ha-cluster", "error", N2, lambda w: w.state(N2, zabbix_ha_spec=True, zabbix_ha_name="prod"),
      {"cluster": "prod"}),
     ("existing-cluster", "error", N1, lambda w: w.state(
@@ -387,3 +393,35 @@ def test_a_message_does_not_repeat_its_node(code, severity, node, breaker, paylo
             assert shown[:1].isalnum() or shown[:1] in "/(", (f.code, shown)      # no "'s clock ..." left over
             row = format_table([f], 200).splitlines()[1]
             assert shown.startswith(row.split(f.code, 1)[1].strip()), row     # the CLI table shows it so too
+
+
+def test_answers_changing_what_the_running_cluster_cannot_change_are_refused_from_the_nodes_own_answers():
+    """Its /etc/zabbix-ha/cluster.yaml, read over SSH, is the applied answers: a rerun from a machine
+    that is not a node of the cluster meets the same refusal as one on node1 (wizard.rerun)."""
+    import copy
+
+    from wizard.answers import dump_answers
+
+    w = World()
+    applied = copy.deepcopy(w.spec)
+    applied.storage.nodes[1].disk = "/dev/sdz9"               # the cluster was built on another disk
+    text = dump_answers(applied)                              # as the install keeps them
+    for node in (N1, N2):
+        w.state(node, zabbix_ha_spec=True, zabbix_ha_name=w.spec.name, zabbix_ha_answers=text)
+    hits = [f for f in w.run() if f.code == "fixed-answer-changed"]
+    assert len(hits) == 1                                       # both nodes keep the same answers: said once
+    [hit] = hits
+    assert (hit.severity, hit.force_code) == ("error", None)
+    assert hit.payload["field"] == "storage.nodes[1].disk" and hit.payload["was"] == "/dev/sdz9"
+    assert "/dev/sdz9" in hit.fix and "cannot change on a running cluster" in hit.message
+    # The same answers: nothing refused. Unreadable applied answers: said, not guessed.
+    for node in (N1, N2):
+        w.state(node, zabbix_ha_spec=True, zabbix_ha_name=w.spec.name,
+                zabbix_ha_answers=dump_answers(w.spec))
+    assert not [f for f in w.run() if f.code == "fixed-answer-changed"]
+    w.state(N1, zabbix_ha_spec=True, zabbix_ha_name=w.spec.name, zabbix_ha_answers="name: [broken")
+    codes = [f.code for f in w.run()]
+    assert "applied-answers-unreadable" in codes and "fixed-answer-changed" not in codes
+    # The text comes from the state script's own section.
+    st = preflight_parse.parse_state(f"@@@ zabbix-ha\n/etc/zabbix-ha/cluster.yaml\n@@@ zabbix-ha-answers\n{text}")
+    assert st.zabbix_ha_answers.strip() == text.strip()

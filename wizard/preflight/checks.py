@@ -575,10 +575,42 @@ def _memory(ctx: Context):
 # ---------------------------------------------------------------------------
 # what is already there
 
+def _fixed_changes(spec, name: str, applied_text: str, said: set):
+    """Answers changing what the running cluster cannot change in place, against the applied
+    answers read from the node (so a rerun from another machine is refused like one on a node)."""
+    import yaml
+
+    from wizard.answers import AnswersError, parse_answers
+    from wizard.rerun import fixed_changes
+
+    if not applied_text.strip():
+        return
+    try:
+        data = yaml.safe_load(applied_text)
+        applied = parse_answers(data if isinstance(data, dict) else {}, f"{name}:/etc/zabbix-ha/cluster.yaml")
+    except (yaml.YAMLError, AnswersError) as exc:
+        yield _f("applied-answers-unreadable", "warning", name,
+                 f"{name}'s applied answers (/etc/zabbix-ha/cluster.yaml) cannot be read: {str(exc)[:200]}",
+                 "copy the file from the other node (both keep the same) so a rerun can be compared with it")
+        return
+    if applied.name != spec.name:
+        return                              # another cluster: other-zabbix-ha-cluster says so
+    for change in fixed_changes(applied, spec):
+        if change.message in said:          # both nodes keep the same answers: say it once
+            continue
+        said.add(change.message)
+        # Never forceable: there is no in-place change to force.
+        yield _f("fixed-answer-changed", "error", name, change.message,
+                 f"put {change.field} back to {change.was!r} (the applied answers on {name}); to move the data "
+                 "or rename a node, build a new cluster and migrate Zabbix's database",
+                 field=change.field, was=change.was, now=change.now)
+
+
 @check_fn
 def _existing(ctx: Context):
     rerun = ctx.rerun
     res = ctx.spec.storage.resource
+    said: set = set()
     for _, name, f in ctx.pairs():
         st = f.state
         other = ctx.other_cluster(f)
@@ -593,6 +625,7 @@ def _existing(ctx: Context):
         elif st.zabbix_ha_spec:
             yield _f("rerun", "info", name, f"{name} holds the spec of an earlier zabbix-ha run",
                      "the plan compares and changes only what differs; nothing is overwritten silently")
+            yield from _fixed_changes(ctx.spec, name, st.zabbix_ha_answers, said)
         if st.corosync_conf and not st.corosync_is_package_default and not rerun:
             yield _f("existing-cluster", "error", name,
                      f"{name} already has a cluster configuration (cluster {st.corosync_cluster_name or '?'}, "

@@ -34,6 +34,7 @@ section drbd-resources; cat /etc/drbd.d/*.res 2>/dev/null
 section datadir; ls -Ap /var/lib/mysql 2>/dev/null
 section zabbix-ha; ls /etc/zabbix-ha/cluster.yaml 2>/dev/null
 section zabbix-ha-name; grep -m1 '^name:' /etc/zabbix-ha/cluster.yaml 2>/dev/null
+section zabbix-ha-answers; head -c 65536 /etc/zabbix-ha/cluster.yaml 2>/dev/null
 section services
 for unit in corosync pacemaker mariadb apache2 zabbix-server drbd; do
     printf '%s %s\n' "$unit" "$(systemctl is-active "$unit" 2>/dev/null | head -n1)"

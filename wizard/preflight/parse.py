@@ -161,6 +161,7 @@ class ExistingState:
     datadir_entries: tuple[str, ...] = ()    # /var/lib/mysql
     zabbix_ha_spec: bool = False             # /etc/zabbix-ha/cluster.yaml: our own earlier run
     zabbix_ha_name: str = ""                 # the cluster that file names ("": not known)
+    zabbix_ha_answers: str = ""              # that file's text (answers only: the secrets are apart)
     services: tuple[tuple[str, str], ...] = ()   # (unit, is-active answer)
     apt_uris: tuple[str, ...] = ()
 
@@ -437,6 +438,7 @@ def parse_state(text: str) -> ExistingState:
         datadir_entries=tuple(x for x in s.get("datadir", "").splitlines() if x),
         zabbix_ha_spec=bool(s.get("zabbix-ha", "").strip()),
         zabbix_ha_name=applied_name(s.get("zabbix-ha-name", "")),
+        zabbix_ha_answers=s.get("zabbix-ha-answers", ""),
         services=tuple(services),
         apt_uris=tuple(parse_apt_uris(s.get("apt-sources", ""))),
     )
