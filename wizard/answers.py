@@ -38,7 +38,9 @@ class AnswersError(UserError):
 def to_data(obj: Any) -> Any:
     """A dataclass tree as plain dicts/lists, in field order."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        # A field marked omit_empty is left out while empty (spec.ServiceAddresses.extra_vips).
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.metadata.get("omit_empty") and not getattr(obj, f.name))}
     if isinstance(obj, list):
         return [to_data(x) for x in obj]
     if isinstance(obj, dict):

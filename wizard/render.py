@@ -23,7 +23,7 @@ from wizard import __version__
 from wizard.errors import UserError
 from wizard.platforms import Platform, platform
 from wizard.sizing import TIERS
-from wizard.spec import ClusterSpec, Secrets, check
+from wizard.spec import ClusterSpec, Secrets, check, extra_vip_id
 
 # ---- fencing -------------------------------------------------------------
 # When the interconnect breaks both nodes race to fence each other. The side
@@ -328,6 +328,12 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
             "ipmi_password_file": ipmi_password_file(node.hostname),
         })
     source = spec.services.effective_source
+    # Each its own IPaddr2 primitive beside the group (cib.xml.j2): adding or
+    # removing one touches no other resource.
+    extra_vips = [{"id": extra_vip_id(v), "address": v.address, "prefix": v.prefix,
+                   "nic_common": v.nics[0] if len(set(v.nics)) == 1 else None,
+                   "nics": [{"hostname": n.hostname, "nic": v.nics[i]} for i, n in enumerate(spec.nodes)]}
+                  for v in spec.services.extra_vips]
     return {
         "header": HEADER,
         "spec": spec,
@@ -385,6 +391,7 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
         "vip_nic_common": vip_nics[0] if len(set(vip_nics)) == 1 else None,
         "source_separate": source != spec.services.vip,
         "source_address": source,
+        "extra_vips": extra_vips,
         "datadir": f"{s.mount_point.rstrip('/')}/mysql",
         "tier": TIERS[spec.zabbix.sizing],
         "allow_unsupported_db": needs_unsupported_db_flag(spec, profile),

@@ -84,15 +84,49 @@ class Storage:
 
 
 @dataclass
+class ExtraVip:
+    """One more floating address that follows the services (a second network's
+    clients reach the frontend on it). Its own IPaddr2 resource beside the
+    group, so adding or removing one restarts nothing else."""
+
+    address: str
+    prefix: int = 24
+    nics: list[str] = field(default_factory=list)    # per node, like ServiceAddresses.vip_nics
+    name: str = field(default="", metadata={"omit_empty": True})   # optional; names its resource (vip-extra-NAME)
+
+
+@dataclass
 class ServiceAddresses:
     vip: str                          # Zabbix/web listen address
     vip_prefix: int = 24
     vip_nics: list[str] = field(default_factory=lambda: ["eth0", "eth0"])   # per node
     source_address: str = ""          # Zabbix SourceIP (IPsrcaddr); "" = same as vip
+    # Written to an answers file only when there are some, so the answers of a
+    # cluster without any stay byte for byte what they were.
+    extra_vips: list[ExtraVip] = field(default_factory=list, metadata={"omit_empty": True})
 
     @property
     def effective_source(self) -> str:
         return self.source_address or self.vip
+
+    @property
+    def floating_addresses(self) -> list[str]:
+        """Every address the cluster moves: the VIP, the source address, the extra VIPs."""
+        return list(dict.fromkeys(a for a in (self.vip, self.effective_source,
+                                              *(v.address for v in self.extra_vips)) if a))
+
+
+EXTRA_VIP_ID_PREFIX = "vip-extra-"
+
+
+def extra_vip_id(vip: ExtraVip) -> str:
+    """The CIB id of an extra VIP's resource: from its name, else from its address
+    (10.213.0.101 -> vip-extra-10-213-0-101; IPv6 in its compressed form)."""
+    if vip.name:
+        return EXTRA_VIP_ID_PREFIX + vip.name
+    addr = _ip(vip.address)
+    text = addr.compressed if addr is not None else str(vip.address)
+    return EXTRA_VIP_ID_PREFIX + re.sub(r"[^A-Za-z0-9]", "-", text)
 
 
 @dataclass
@@ -254,6 +288,7 @@ _USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _IDENT = re.compile(r"[A-Za-z0-9_]{1,64}")
 _NIC = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 _RESOURCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
+_EXTRA_VIP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
 class _Collector:
@@ -618,9 +653,64 @@ def _validate_services(c: _Collector, spec: ClusterSpec, link_nets: list) -> Non
             elif prefix_ok:
                 # IPaddr2 puts it up with the VIP's prefix: it needs a subnet the nodes are in, too.
                 _check_floating_subnet(c, spec, "services.source_address", src, sv.vip_prefix, "source address")
+    _validate_extra_vips(c, spec)
 
 
-def _check_floating_subnet(c: _Collector, spec: ClusterSpec, path: str, addr, prefix: int, what: str) -> None:
+def _validate_extra_vips(c: _Collector, spec: ClusterSpec) -> None:
+    """services.extra_vips: each one like the VIP (a free host address in a node subnet,
+    a NIC per node), none the same as the VIP, the source address or another one."""
+    sv = spec.services
+    node_addrs = {n.address for n in spec.nodes}
+    link_addrs = {a for link in spec.links for a in link.addresses}
+    taken: dict = {}                 # address -> the field that has it
+    for path, value in (("services.vip", sv.vip), ("services.source_address", sv.source_address)):
+        addr = _ip(value)
+        if addr is not None:
+            taken.setdefault(addr, path)
+    ids: dict[str, str] = {}
+    for i, ev in enumerate(sv.extra_vips):
+        p = f"services.extra_vips[{i}]"
+        addr = _check_ip(c, f"{p}.address", ev.address, "additional VIP")
+        duplicate = addr is not None and addr in taken
+        if addr is not None:
+            if ev.address in node_addrs or ev.address in link_addrs:
+                c.error(f"{p}.address", "vip-is-node-address", f"{ev.address} is already a node's own address",
+                        "choose a free address in the subnet the additional VIP serves")
+            elif addr in taken:
+                c.error(f"{p}.address", "duplicate-vip", f"{ev.address} is already {taken[addr]}",
+                        "give each additional VIP an address of its own, or remove this entry")
+            else:
+                taken[addr] = f"{p}.address"
+            if _check_prefix(c, f"{p}.prefix", ev.prefix, addr.version):
+                net = ipaddress.ip_network(f"{addr}/{ev.prefix}", strict=False)
+                if addr in (net.network_address, net.broadcast_address) and net.prefixlen <= 30 and addr.version == 4:
+                    c.error(f"{p}.address", "network-address", f"{addr} is the network or broadcast address of {net}",
+                            "choose a host address inside the subnet")
+                _check_floating_subnet(c, spec, f"{p}.address", addr, ev.prefix, "free address for the additional VIP",
+                                       code="extra-vip-outside-subnets")
+        if not isinstance(ev.nics, list) or len(ev.nics) != 2:
+            count = len(ev.nics) if isinstance(ev.nics, list) else 0
+            c.error(f"{p}.nics", "nic-count", f"{count} NIC names given for the additional VIP {ev.address}",
+                    "give its NIC on each node, node 1's first (e.g. [eth1, eth1])")
+        for j, nic in enumerate(ev.nics):
+            if not isinstance(nic, str) or not _NIC.fullmatch(nic):
+                c.error(f"{p}.nics[{j}]", "invalid-nic", f"{nic!r} is not a network interface name",
+                        "write the interface name as `ip link` shows it, e.g. eth1 or ens19")
+        if ev.name and not (isinstance(ev.name, str) and _EXTRA_VIP_NAME.fullmatch(ev.name)):
+            c.error(f"{p}.name", "invalid-vip-name", f"name {ev.name!r} is not valid for a cluster resource",
+                    "use 1-32 letters, digits, '-' or '_', starting with a letter or digit (or leave it empty)")
+            continue
+        rid = extra_vip_id(ev)
+        if rid in ids and not duplicate:       # the same address: duplicate-vip said it
+            c.error(f"{p}.name" if ev.name else f"{p}.address", "duplicate-vip-name",
+                    f"its cluster resource would be {rid}, the same as {ids[rid]}'s",
+                    "give the two additional VIPs different names")
+        else:
+            ids[rid] = p
+
+
+def _check_floating_subnet(c: _Collector, spec: ClusterSpec, path: str, addr, prefix: int, what: str,
+                           code: str = "") -> None:
     """A floating address must sit in a subnet each node has an address in,
     otherwise IPaddr2 has no interface to put it on. A node whose own
     address is invalid is left out: its own field names that problem."""
@@ -630,7 +720,7 @@ def _check_floating_subnet(c: _Collector, spec: ClusterSpec, path: str, addr, pr
             continue
         candidates = [node.address] + [link.addresses[i] for link in spec.links if i < len(link.addresses)]
         if not any(_ip(a) is not None and _ip(a) in net for a in candidates):
-            code = "vip-outside-subnets" if path == "services.vip" else "source-outside-subnets"
+            code = code or ("vip-outside-subnets" if path == "services.vip" else "source-outside-subnets")
             c.error(path, code, f"{addr}/{prefix} is not in any subnet node {node.hostname!r} has an address in",
                     f"choose a {what} in the subnet of the NIC that serves clients (usually the management subnet)")
 
@@ -703,6 +793,8 @@ def _validate_fencing(c: _Collector, spec: ClusterSpec) -> None:
                     "give the BMC (IPMI/iLO/iDRAC) of each of the two nodes")
         node_addrs = {n.address for n in spec.nodes}
         cluster_addrs = {a: f"link {i} address" for i, link in enumerate(spec.links) for a in link.addresses}
+        cluster_addrs.update({v.address: f"additional VIP (services.extra_vips[{i}])"
+                              for i, v in enumerate(spec.services.extra_vips)})
         cluster_addrs.update({spec.services.effective_source: "source address", spec.services.vip: "VIP"})
         for i, dev in enumerate(f.ipmi):
             p = f"fencing.ipmi[{i}]"

@@ -9,7 +9,7 @@ import pytest
 from tests.validate.conftest import assert_all_ok
 from wizard.commands import validation_context
 from wizard.render import render
-from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, Link
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT, ExtraVip, Link
 from wizard.validators import simulate, validate_tree
 
 pytestmark = pytest.mark.validators
@@ -64,6 +64,11 @@ def _medium_mirror(spec):
     spec.zabbix.mirror_url = "http://10.99.0.1:8080/debian"
 
 
+def _extra_vips(spec):
+    spec.services.extra_vips = [ExtraVip("192.168.10.101", 24, ["eth0", "eth0"]),
+                                ExtraVip("192.168.10.102", 25, ["eth0", "ens18"], "backup")]
+
+
 VARIANTS = {
     "example": lambda spec: None,
     "no-fencing": _no_fencing,
@@ -74,6 +79,7 @@ VARIANTS = {
     "four-links-ipv6": _four_links_ipv6,
     "per-node-nic-large": _per_node_nic_large,
     "medium-mirror": _medium_mirror,
+    "extra-vips": _extra_vips,
 }
 
 
@@ -92,7 +98,7 @@ def test_rendered_files_pass_real_validators(spec, secrets, variant):
     assert any(t.startswith("zabbix_server") for t in tools)
 
 
-@pytest.mark.parametrize("variant", ["example", "no-fencing"])
+@pytest.mark.parametrize("variant", ["example", "no-fencing", "extra-vips"])
 def test_simulated_failover_of_rendered_cib(spec, variant):
     VARIANTS[variant](spec)
     cib = next(f.text for f in render(spec)["zbx-node1"].values() if f.kind == "cib")
@@ -104,7 +110,8 @@ def test_simulated_failover_of_rendered_cib(spec, variant):
     for name, scenario in result.scenarios.items():
         node = expected[name]
         assert scenario.ok, (name, scenario.problems)
-        for rsc in ("zabbix-fs", "zabbix-db", "zabbix-vip", "zabbix-web", "zabbix-server"):
+        extra = ("vip-extra-192-168-10-101", "vip-extra-backup") if variant == "extra-vips" else ()
+        for rsc in ("zabbix-fs", "zabbix-db", "zabbix-vip", "zabbix-web", "zabbix-server", *extra):
             assert scenario.placement[rsc] == [(node, "Started")], (name, rsc, scenario.placement[rsc])
         promoted = [n for n, role in scenario.placement["drbd-r0"] if role == "Promoted"]
         assert promoted == [node], (name, scenario.placement["drbd-r0"])

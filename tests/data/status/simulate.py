@@ -53,10 +53,11 @@ def rendered_cib(fencing: str = "ipmi") -> str:
     return next(f.text for f in tree[NODES[0]].values() if f.kind == "cib")
 
 
-def running(work: Path, fencing: str) -> Path:
-    """Both nodes up, DRBD promoted on the first, everything started; the first node is the DC."""
+def running(work: Path, fencing: str, cib_text: str | None = None) -> Path:
+    """Both nodes up, DRBD promoted on the first, everything started; the first node is the DC.
+    The CIB is the example's rendered one unless `cib_text` gives another."""
     cib = work / f"cib-{fencing}.xml"
-    cib.write_text(rendered_cib(fencing))
+    cib.write_text(cib_text if cib_text is not None else rendered_cib(fencing))
     online, out = work / f"online-{fencing}.xml", work / f"running-{fencing}.xml"
     _run(["crm_simulate", "-x", str(cib), "-S", "-q", "1", *sum((["--node-up", n] for n in NODES), []),
           "-O", str(online)])
