@@ -338,8 +338,9 @@ def _mtu(facts_by_node, node: str, address: str) -> int | None:
 
 
 def address_use(spec: ClusterSpec, executors: dict) -> list[AddressUse]:
-    """Does anyone answer on the VIP / source address? Asked from every node, one round trip each."""
-    addrs = list(dict.fromkeys(a for a in (spec.services.vip, spec.services.effective_source) if a))
+    """Does anyone answer on the VIP / source address / an extra VIP? Asked from every node, one
+    round trip each."""
+    addrs = spec.services.floating_addresses
 
     def one(node):
         try:
