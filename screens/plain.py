@@ -182,6 +182,10 @@ def _plain_services(ask: LinePrompts, spec, secrets, only=None) -> None:
     sv.vip_nics = nics
     if want("services.source_address"):
         sv.source_address = ask.text(_("Zabbix source address (empty: the VIP)"), sv.source_address).strip()
+    if want("services.extra_vips"):
+        sv.extra_vips = steps.parse_extra_vips(
+            ask.text(_("More VIPs: ADDRESS/PREFIX [NIC or NIC1,NIC2] [NAME]; ... (empty: none)"),
+                     steps.format_extra_vips(sv.extra_vips)), sv.vip_nics)
 
 
 def _plain_zabbix(ask: LinePrompts, spec, secrets, only=None) -> None:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 
 from screens.base import Prose, FieldRow, StepScreen, int_or_text, text_input
 from wizard.i18n import _
-from wizard.steps import STEP_FIELDS
+from wizard.steps import STEP_FIELDS, format_extra_vips, parse_extra_vips
 from wizard.spec import ClusterSpec, Secrets
 
 
@@ -25,6 +25,9 @@ class ServicesScreen(StepScreen):
         yield FieldRow("services.vip_prefix", _("Prefix length"), text_input(integer=True, id="vip-prefix"))
         for i in range(2):
             yield FieldRow(f"services.vip_nics[{i}]", "", text_input(placeholder="eth0", id=f"vip-nic-{i}"))
+        yield FieldRow("services.extra_vips", _("More VIPs"),
+                       text_input(placeholder=_("optional: 10.20.0.5/24 eth1; ..."), id="extra-vips"),
+                       hint=_("ADDRESS/PREFIX [NIC or NIC1,NIC2] [NAME]; no NIC = the VIP's"))
         yield Prose(_("Source address"), classes="section")
         yield FieldRow("services.source_address", _("Zabbix source address"),
                        text_input(placeholder=_("empty: the same as the VIP"), id="source"),
@@ -44,6 +47,7 @@ class ServicesScreen(StepScreen):
         for i in range(2):
             self.query_one(f"#vip-nic-{i}").value = nics[i]
         self.query_one("#source").value = sv.source_address
+        self.query_one("#extra-vips").value = format_extra_vips(sv.extra_vips)
         self.refresh_labels(spec)
 
     def to_spec(self, spec: ClusterSpec, secrets: Secrets) -> None:
@@ -52,3 +56,4 @@ class ServicesScreen(StepScreen):
         sv.vip_prefix = int_or_text(self.query_one("#vip-prefix").value)
         sv.vip_nics = [self.query_one(f"#vip-nic-{i}").value.strip() for i in range(2)]
         sv.source_address = self.query_one("#source").value.strip()
+        sv.extra_vips = parse_extra_vips(self.query_one("#extra-vips").value, sv.vip_nics)

@@ -306,7 +306,8 @@ def field_label(path: str, spec=None) -> str:
         "port": _("DRBD port"), "protocol": _("Replication"), "replication_link": _("DRBD replicates over"),
         "filesystem": _("Filesystem"), "mount_point": _("Mount point"), "addresses": _("Addresses"),
         "prefix": _("Prefix length"), "vip": _("Listen address (VIP)"), "vip_prefix": _("Prefix length"),
-        "vip_nics": _("VIP NIC"), "source_address": _("Zabbix source address"), "version": _("Zabbix version"),
+        "vip_nics": _("VIP NIC"), "source_address": _("Zabbix source address"),
+        "extra_vips": _("Additional VIPs"), "nics": _("NIC"), "version": _("Zabbix version"),
         "package_source": _("Packages from"), "mirror_url": _("Mirror URL"), "db_engine": _("Database engine"),
         "db_name": _("Database name"), "db_user": _("Database user"), "server_name": _("Server name"),
         "timezone": _("Time zone"), "sizing": _("Sizing tier"), "method": _("Fencing"), "user": _("BMC user"),
@@ -336,13 +337,16 @@ def field_label(path: str, spec=None) -> str:
         if key == "links" and first is not None:
             parts.append(_("Link {n}").format(n=first))
             continue
+        if key == "extra_vips" and first is not None:
+            parts.append(_("Additional VIP {n}").format(n=int(first) + 1))
+            continue
         if key == "ipmi" and first is not None:
             parts.append(_("BMC of {node}").format(node=node(int(first))))
             continue
         if key in ("storage", "zabbix", "fencing", "services") and first is None and i == 0 and "." in path:
             continue
         label = names.get(key, key.replace("_", " "))
-        if second is not None or (first is not None and key in ("addresses", "vip_nics")):
+        if second is not None or (first is not None and key in ("addresses", "vip_nics", "nics")):
             index = int(second if second is not None else first)
             label = f"{label} · {node(index)}"
         parts.append(label)
@@ -369,6 +373,36 @@ def int_or_text(value: str) -> int | str:
         return int(value.strip())
     except ValueError:
         return value.strip()
+
+
+def format_extra_vips(vips) -> str:
+    """services.extra_vips as the wizard's one-line field: `ADDRESS/PREFIX NIC[,NIC2] [NAME]; ...`
+    (one NIC when both nodes use the same)."""
+    out = []
+    for v in vips:
+        nics = ",".join(dict.fromkeys(v.nics)) if len(set(v.nics)) == 1 else ",".join(v.nics)
+        out.append(" ".join(x for x in (f"{v.address}/{v.prefix}", nics, v.name) if x))
+    return "; ".join(out)
+
+
+def parse_extra_vips(text: str, vip_nics: list[str]):
+    """The wizard's one-line field back to services.extra_vips. Never refuses: what is not an
+    address, a number or a name is kept as typed, so the validator names the field and the fix.
+    No NIC: the VIP's NICs; one NIC: that one on both nodes."""
+    from wizard.spec import ExtraVip
+
+    vips = []
+    for entry in text.replace("\n", ";").split(";"):
+        words = entry.split()
+        if not words:
+            continue
+        address, _slash, prefix = words[0].partition("/")
+        nics = [n.strip() for n in words[1].split(",")] if len(words) > 1 else list(vip_nics)
+        if len(nics) == 1:
+            nics = nics * 2
+        default_prefix = 64 if ":" in address else 24
+        vips.append(ExtraVip(address, int_or_text(prefix) if prefix else default_prefix, nics, " ".join(words[2:])))
+    return vips
 
 
 def keep_used_storage(storage) -> None:
@@ -427,6 +461,9 @@ def summary(spec) -> str:
     sv = spec.services
     lines.append(_("VIP         {vip}/{prefix} on {nics}; source address {src}").format(
         vip=sv.vip, prefix=sv.vip_prefix, nics="/".join(sv.vip_nics), src=sv.effective_source))
+    for v in sv.extra_vips:
+        lines.append(_("VIP         {vip}/{prefix} on {nics} (additional)").format(
+            vip=v.address, prefix=v.prefix, nics="/".join(v.nics)))
     lines.append(_("Zabbix      {v} LTS {source}, {tier}, {engine} database {db}").format(
         v=z.version, source=source, tier=z.sizing, engine=z.db_engine, db=z.db_name))
     f = spec.fencing

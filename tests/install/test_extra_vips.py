@@ -141,3 +141,42 @@ def test_the_extra_vips_follow_the_group_and_ignore_a_zabbix_restart(spec, secre
         assert any("zabbix-server" in line for line in lines), lines
         assert not any(NEW in line or SECOND in line or "zabbix-vip" in line for line in lines), lines
         assert placed[NEW] == placed[SECOND] == ["zbx-node1"], placed
+
+
+def test_plan_for_an_added_extra_vip_names_only_the_cib_and_the_start_of_the_new_address(
+        spec, secrets, tmp_path, monkeypatch):
+    # What `zabbix-ha plan --diff` prints under "What happens to the running services": the nodes hold
+    # the files of the running configuration, the cluster runs it (crm_simulate'd, real tools).
+    from tests.install.fake import RecordingExecutor
+    from tests.install.test_diff import FakeNode
+    from wizard.install.diff import effects
+
+    _running_with(tmp_path, monkeypatch, spec, secrets)
+    installed = render(spec, secrets)
+    added = _with_extra(spec, _first(spec))
+    tree = render(added, secrets)
+
+    def real(argv, stdin):
+        res = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120)
+        return res.returncode, res.stdout, res.stderr
+
+    contexts = {}
+    for node in spec.hostnames:
+        files = {p: (f.text, f"{f.mode:o} {f.owner} {f.group}") for p, f in installed[node].items()}
+        ex = RecordingExecutor(node, [(r"^(cibadmin|crm_simulate) ", real), (r".", FakeNode(files))])
+        contexts[node] = Context(added, secrets, node, {node: ex}, tree, Shared())
+    text = "".join(effects(contexts, spec.hostnames))
+    changed = [line.strip() for line in text.splitlines() if line.startswith("  zbx-node")]
+    assert changed == ["zbx-node1:/etc/zabbix-ha/cib.xml: nothing restarts",
+                       "zbx-node2:/etc/zabbix-ha/cib.xml: nothing restarts"], text
+    pacemaker = [line.strip() for line in text.splitlines() if line.strip().startswith("* ")]
+    assert _actions(pacemaker) == [("Start", NEW)], text
+
+
+def test_the_install_waits_for_the_extra_vips_too(spec, secrets):
+    from wizard.install.cib import group_members
+
+    added = _with_extra(spec, _first(spec), _second(spec))
+    node = spec.hostnames[0]
+    ctx = Context(added, secrets, node, {node: LocalExecutor(node)}, render(added, secrets), Shared())
+    assert group_members(ctx)[-2:] == [NEW, SECOND] and "zabbix-server" in group_members(ctx)

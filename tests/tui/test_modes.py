@@ -28,7 +28,7 @@ def plain_keys(save_to) -> list[str]:
              "hacluster-secret\r"]
     disks = [KEEP] + [KEEP] * 6 + [KEEP] * 5                   # mode, 2x(disk, meta, slot), fs..port
     interconnect = [KEEP] + [KEEP] * 6 + [KEEP]                # count, 2x(a, b, prefix), replication
-    services = [CLEAR + "192.168.10.50\r", KEEP, KEEP, KEEP, KEEP]
+    services = [CLEAR + "192.168.10.50\r", KEEP, KEEP, KEEP, KEEP, KEEP]      # ..., source, more VIPs
     zabbix = [KEEP, KEEP, DOWN + "\r", KEEP, KEEP, KEEP, "db-secret-123\r", KEEP, KEEP, "admin-secret-123\r"]
     fencing = [DOWN + DOWN + "\r", NO_FENCING_ACKNOWLEDGEMENT + "\r"]
     return [KEEP] + nodes + disks + interconnect + services + zabbix + fencing + [CLEAR + f"{save_to}\r"]

@@ -104,7 +104,7 @@ def plain_script(choice: dict, save_to: Path) -> list[tuple[str, str]]:
                    (f"Link {n}: prefix length", KEEP)]
     script += [("DRBD replicates over", KEEP), ("Listen address (VIP)", CLEAR + choice["vip"] + "\r"),
                ("VIP prefix length", KEEP), (f"VIP NIC on {a}", KEEP), (f"VIP NIC on {b}", KEEP),
-               ("Zabbix source address", KEEP), ("Zabbix version", KEEP), ("Packages from", KEEP),
+               ("Zabbix source address", KEEP), ("More VIPs", KEEP), ("Zabbix version", KEEP), ("Packages from", KEEP),
                ("Sizing tier", KEEP), ("Database engine", KEEP), ("Database name", KEEP), ("Database user", KEEP),
                ("Database password", PASSWORDS["db"] + "\r"), ("Frontend server name", KEEP),
                ("Frontend time zone", KEEP), ("Zabbix Admin password", PASSWORDS["admin"] + "\r")]

@@ -158,8 +158,12 @@ def failures(view: ClusterView) -> list[str]:
 
 
 def group_members(ctx: Context) -> list[str]:
+    """The group's members, then the extra VIPs beside it: what must run on the preferred node."""
+    from wizard.spec import extra_vip_id
+
     group = rendered_configuration(ctx).find("./resources/group")
-    return [p.get("id") for p in group.findall("primitive")] if group is not None else []
+    members = [p.get("id") for p in group.findall("primitive")] if group is not None else []
+    return members + [extra_vip_id(v) for v in ctx.spec.services.extra_vips]
 
 
 def _verify_started(ctx: Context) -> None:
