@@ -106,6 +106,8 @@ def _resources(st: Status) -> list[str]:
         if len(states) == 1 and len(members) > 1:
             role, nodes = states.pop()
             out.append(f"{gid}: all {len(members)} {_placement(nodes, role)}")
+        elif len(members) == 1 and members[0].id == gid:          # a primitive of its own (an extra VIP)
+            out.append(f"{gid}: {_placement(members[0].nodes, members[0].role)}")
         else:
             out.append(f"{gid}: " + ", ".join(f"{r.id} {_placement(r.nodes, r.role)}" for r in members))
     return out
