@@ -406,6 +406,103 @@ def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
     assert len(probe.samples) > 10 and probe.failed == [], str(probe)
 
 
+# A second service address on the management network, on the VIP's NIC: its own resource beside the
+# group (services.extra_vips), so adding it changes only the CIB and Pacemaker starts only it. These
+# run before the switch to SBD: rerun_with starts from the lab's IPMI answers.
+EXTRA_VIP = "10.213.0.101"
+EXTRA_VIP_RESOURCE = "vip-extra-10-213-0-101"
+
+
+def start_times(lab) -> dict[tuple[str, str], tuple[str, str]]:
+    """(node, resource) -> (call id, time) of its last start or promote, from crm_mon's operation history:
+    a resource restarted in place (an address has no pid) gets a new one."""
+    out = {}
+    for history in crm_status(lab).iter("node_history"):
+        for node in history.findall("node"):
+            for res in node.iter("resource_history"):
+                ops = [op for op in res.findall("operation_history") if op.get("task") in ("start", "promote")]
+                if ops:
+                    last = max(ops, key=lambda op: int(op.get("call", "0")))
+                    out[(node.get("name"), res.get("id"))] = (last.get("call"), last.get("last-rc-change"))
+    return out
+
+
+def runs_on(lab, resource: str) -> set[str]:
+    return {n.get("name") for r in crm_status(lab).iter("resource") if r.get("id") == resource
+            and r.get("role") == "Started" for n in r.iter("node")}
+
+
+def pacemaker_says(plan: str) -> list[str]:
+    """The crm_simulate lines plan --diff prints under "What happens to the running services"."""
+    return [line.strip() for line in plan.splitlines() if line.strip().startswith("* ")]
+
+
+def changed_files(plan: str) -> list[str]:
+    """node:path of each changed file plan --diff names under "What happens to the running services"."""
+    part = plan.split("What happens to the running services:", 1)[-1]
+    return [line.strip().rsplit(": ", 1)[0] for line in part.splitlines()
+            if re.match(r"  node[12]:/", line)]
+
+
+def with_extra_vip(a) -> None:
+    a["services"]["extra_vips"] = [{"address": EXTRA_VIP, "prefix": a["services"]["vip_prefix"],
+                                    "nics": list(a["services"]["vip_nics"])}]
+
+
+def test_rerun_adding_a_second_vip_restarts_nothing_and_the_new_vip_answers(lab, cluster):
+    before, started = pids(lab), start_times(lab)
+    where = zabbix_runs_on(lab)
+    plan, run, probe = rerun_with(lab, "answers-2vips", with_extra_vip)
+    # The plan named only the CIB change, and Pacemaker starts only the new address.
+    assert "What happens to the running services:" in plan, plan
+    assert set(changed_files(plan)) == {"node1:/etc/zabbix-ha/cib.xml", "node2:/etc/zabbix-ha/cib.xml"}, plan
+    assert "restarts in place" not in plan and "reloads" not in plan, plan
+    says = pacemaker_says(plan)
+    assert len(says) == 1 and says[0].split()[:3] == ["*", "Start", EXTRA_VIP_RESOURCE], plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "patched in one transaction" in run.stdout, run.stdout[-4000:]
+    # Nothing restarted or moved: the processes and every resource's last start are the same.
+    assert pids(lab) == before
+    after = start_times(lab)
+    assert {k: after.get(k) for k in started} == started, (started, after)
+    assert zabbix_runs_on(lab) == where
+    assert runs_on(lab, EXTRA_VIP_RESOURCE) == where
+    assert list(crm_status(lab).iter("failure")) == []
+    assert len(probe.samples) > 10 and probe.failed == [], str(probe)
+    # The new address answers: the frontend through it, from outside the nodes.
+    def page():
+        try:
+            status, body = lab.http_get(f"http://{EXTRA_VIP}/", timeout=15)
+        except OSError:
+            return None
+        return (status, body) if status == 200 else None
+    status, body = wait(f"the frontend through {EXTRA_VIP}", page, timeout=120, interval=5)
+    assert b"Zabbix" in body, body[:500]
+    # status lists it where it runs.
+    shown = on(lab, "node1", f"{BIN} status --answers {HOME}/answers-2vips.yaml", check=False).stdout
+    assert f"{EXTRA_VIP_RESOURCE}: Started on" in shown, shown
+
+
+def test_rerun_removing_the_second_vip_stops_only_it(lab, cluster):
+    before, started = pids(lab), start_times(lab)
+    where = zabbix_runs_on(lab)
+    plan, run, probe = rerun_with(lab, "answers-1vip", lambda a: None)
+    assert set(changed_files(plan)) == {"node1:/etc/zabbix-ha/cib.xml", "node2:/etc/zabbix-ha/cib.xml"}, plan
+    says = pacemaker_says(plan)
+    assert len(says) == 1 and says[0].split()[:3] == ["*", "Stop", EXTRA_VIP_RESOURCE], plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert pids(lab) == before
+    after = start_times(lab)
+    assert {k: after.get(k) for k in started if k[1] != EXTRA_VIP_RESOURCE} == \
+           {k: v for k, v in started.items() if k[1] != EXTRA_VIP_RESOURCE}, (started, after)
+    assert zabbix_runs_on(lab) == where
+    assert runs_on(lab, EXTRA_VIP_RESOURCE) == set()
+    assert len(probe.samples) > 10 and probe.failed == [], str(probe)
+    # The address is gone from the network: the node that carried it no longer has it.
+    for node in ("node1", "node2"):
+        assert EXTRA_VIP not in on(lab, node, "ip -o addr show").stdout, node
+
+
 SERVICE_PROCS = ("mariadbd", "apache2", "zabbix_server")
 
 
