@@ -97,6 +97,7 @@ def validation_context(spec):
         preferred=spec.preferred_node,
         link_addresses=tuple(tuple(link.addresses[i] for link in spec.links) for i in range(len(spec.nodes))),
         drbd_resource=spec.storage.resource,
+        platform=spec.platform,
     )
 
 

@@ -186,18 +186,17 @@ def test_misspelt_fence_parameter_is_rejected(ctx, spec, secrets, method, good, 
 def test_a_fence_agent_crmsh_cannot_read_fails_the_check(ctx, monkeypatch):
     """Where the agent is not installed crmsh says 'got no meta-data': that is
     not a pass (its parameters went unchecked)."""
-    from wizard.validators import pacemaker
-    from wizard.validators.core import find_tool as real_find_tool
+    from wizard.validators import Host
 
-    real_run = pacemaker.run
+    real_run, real_find = Host.run, Host.find
 
-    def run(argv, *a, **kw):
-        res = real_run(argv, *a, **kw)
+    def run(self, argv, *a, **kw):
+        res = real_run(self, argv, *a, **kw)
         if "configure" in argv:
             return dataclasses.replace(res, rc=1, stdout=res.stdout + "ERROR: stonith:fence_ipmilan: got no meta-data\n")
         return res
 
-    monkeypatch.setattr(pacemaker, "run", run)
-    monkeypatch.setattr(pacemaker, "find_tool", lambda name: None if name == "fence_ipmilan" else real_find_tool(name))
+    monkeypatch.setattr(Host, "run", run)
+    monkeypatch.setattr(Host, "find", lambda self, name: None if name == "fence_ipmilan" else real_find(self, name))
     v = next(v for v in check_cib(CIB_STONITH, ctx, NODE1) if v.tool == "crm configure verify")
     assert not v.ok and "fence-agents" in v.skipped_reason

@@ -10,6 +10,12 @@ are reported for every node that has that text; DRBD's `-d up` and
 in a thread pool (the tools are subprocesses). A tool that is not installed
 gives ok=False with skipped_reason set: an unchecked file is never valid.
 
+Whose tools: the context's platform picks them (tree.tools_for): the host's
+for Debian 12 (this machine's own release), a cached Debian 13 root tree run
+with systemd-nspawn for Debian 13. A platform whose tree is not built fails
+every tool check with the command that builds it; it never falls back to the
+host's tools (a check by the wrong version is not a check).
+
 Extra data for tests and screens:
     simulate(cib_text, ctx) -> Simulation   # crm_simulate scenarios, placement per resource
     run_mariadbd(cnf_text) -> MariadbResult # MariaDB's effective values after reading the file
@@ -27,13 +33,14 @@ from typing import Any, Protocol
 
 from .agent import check_monitor_client, check_zabbix_agent
 from .apache import check_apache
-from .core import ValidationContext, Verdict, find_tool
+from .core import ValidationContext, Verdict
 from .corosync import check_corosync
 from .drbd import check_drbd_global, check_drbd_resource
 from .hosts import check_hosts
 from .mariadb import MariadbResult, run_mariadbd, check_mariadb
 from .pacemaker import Placement, Scenario, Simulation, check_cib, simulate
 from .sbd import check_sbd_defaults
+from .tree import Host, Tree, TreeMissing, tools_for
 from .zabbix import (check_password_file, check_zabbix_frontend, check_zabbix_secrets,
                      check_zabbix_server)
 
@@ -43,7 +50,7 @@ __all__ = [
     "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
     "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_zabbix_secrets",
     "check_password_file", "check_hosts", "check_zabbix_agent", "check_monitor_client",
-    "check_sbd_defaults",
+    "check_sbd_defaults", "Host", "Tree", "TreeMissing", "tools_for",
 ]
 
 
@@ -89,9 +96,11 @@ REQUIRED_TOOLS: dict[str, str] = {
 }
 
 
-def missing_tools() -> dict[str, str]:
-    """Tools not installed here -> Debian package that provides them."""
-    return {tool: pkg for tool, pkg in REQUIRED_TOOLS.items() if find_tool(tool) is None}
+def missing_tools(platform: str = "debian12") -> dict[str, str]:
+    """Tools missing where the platform's files are checked -> Debian package
+    that provides them (raises TreeMissing when the platform's tree is not built)."""
+    tools = tools_for(platform)
+    return {tool: pkg for tool, pkg in REQUIRED_TOOLS.items() if tools.find(tool) is None}
 
 
 def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
@@ -152,6 +161,8 @@ def validate_tree(tree: Mapping[str, Mapping[str, Rendered]], context: Validatio
         for key, fut in futures.items():
             try:
                 results[key] = fut.result()
+            except TreeMissing as exc:   # never checked by other tools instead: a failure saying how to fix it
+                results[key] = [Verdict("", "", key[0], f"{context.platform} tools", False, [], str(exc))]
             except Exception as exc:  # a bug here must fail the file, not the whole run
                 results[key] = [Verdict("", "", key[0], f"{key[0]} validator", False,
                                         [f"validator crashed: {type(exc).__name__}: {exc}"])]

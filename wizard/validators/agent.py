@@ -18,7 +18,7 @@ import os
 import shlex
 import tempfile
 
-from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, find_tool, run,
+from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_hostname, valid_ip, write)
 
 PACKAGE = "zabbix-agent"
@@ -91,12 +91,13 @@ def check_zabbix_agent(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "zabbix-agent")
     problems = python_checks(text, node, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tool = find_tool("zabbix_agentd")
+    tools = ctx.tools()
+    tool = tools.find("zabbix_agentd")
     if tool is None:
         return [target.missing("zabbix_agentd -t", PACKAGE)] + verdicts
     with tempfile.TemporaryDirectory(prefix="zbxha-agent-") as tmp:
         conf = write(tmp, "zabbix_agentd.conf", _test_copy(text, tmp))
-        res = run([tool, "-c", conf, "-t", "agent.ping"])
+        res = tools.run([tool, "-c", conf, "-t", "agent.ping"])
         ok = res.rc == 0 and "[u|1]" in res.stdout
         messages = [line.split(": ", 1)[-1].replace(conf, path)
                     for line in (res.stderr + res.stdout).splitlines()
@@ -126,11 +127,12 @@ def check_monitor_client(text: str, ctx: ValidationContext, node: str,
             problems.append(f"{path}: the client must not run as root (setpriv --reuid=<monitor user>)")
         if argv[-1] != '"$@"' and argv[-1] != "$@":
             problems.append(f"{path}: the agent's arguments must be passed on (\"$@\")")
-    sh = find_tool("sh")
+    tools = ctx.tools()
+    sh = tools.find("sh")
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="zbxha-sh-") as tmp:
         f = write(tmp, "client", text, 0o755)
-        res = run([sh or "/bin/sh", "-n", f])
+        res = tools.run([sh or "/bin/sh", "-n", f])
         verdicts.append(target.verdict("sh -n", res.rc == 0,
                                        [m.replace(f, path) for m in res.stderr.splitlines()],
                                        seconds=res.seconds))

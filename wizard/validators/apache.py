@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 
-from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines, find_tool, run
+from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines
 
 PACKAGE = "apache2"
 SYSTEM_CONFDIR = "/etc/apache2"
@@ -44,7 +44,7 @@ def _listen_lines(text: str) -> list[str]:
     return listens or ["80"]
 
 
-def _test_copy(text: str, tmp: str) -> str:
+def _test_copy(text: str, tmp: str, tools) -> str:
     """The vhost with a missing DocumentRoot replaced by an empty directory in tmp.
 
     Line numbers are kept, so Apache's messages point at the original lines.
@@ -52,7 +52,7 @@ def _test_copy(text: str, tmp: str) -> str:
     out = []
     for line in text.splitlines():
         m = _DOCROOT.fullmatch(line)
-        if m and not os.path.isdir(m.group(2)):
+        if m and not tools.file(m.group(2)).is_dir():
             # The frontend package is not installed where we validate; Apache
             # would only warn (AH00112), which would hide real messages.
             stand_in = os.path.join(tmp, "docroot", m.group(2).lstrip("/"))
@@ -67,18 +67,20 @@ def check_apache(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "apache")
     problems = bad_ipv4_literals(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    ctl = find_tool("apache2ctl")
-    if ctl is None or not os.path.isdir(SYSTEM_CONFDIR):
+    tools = ctx.tools()
+    ctl = tools.find("apache2ctl")
+    system_confdir = tools.file(SYSTEM_CONFDIR)
+    if ctl is None or not system_confdir.is_dir():
         return [target.missing("apache2ctl -t", PACKAGE)] + verdicts
     with tempfile.TemporaryDirectory(prefix="zbxha-apache-") as tmp:
         confdir = os.path.join(tmp, "apache2")
-        shutil.copytree(SYSTEM_CONFDIR, confdir, symlinks=True)
+        shutil.copytree(system_confdir, confdir, symlinks=True)
         enabled = os.path.join(confdir, "sites-enabled")
         shutil.rmtree(enabled, ignore_errors=True)
         os.makedirs(enabled)
         vhost = os.path.join(enabled, os.path.basename(path))
         with open(vhost, "w", encoding="utf-8") as fh:
-            fh.write(_test_copy(text, tmp))
+            fh.write(_test_copy(text, tmp, tools))
         with open(os.path.join(confdir, "ports.conf"), "w", encoding="utf-8") as fh:
             fh.write("".join(f"Listen {value}\n" for value in _listen_lines(text)))
         # Keep apache2ctl's run/lock/log directories out of the system's.
@@ -89,7 +91,7 @@ def check_apache(text: str, ctx: ValidationContext, node: str,
         with open(os.path.join(confdir, "envvars"), "a", encoding="utf-8") as fh:
             fh.write(f"\nexport APACHE_RUN_DIR={tmp}/run APACHE_LOCK_DIR={tmp}/lock "
                      f"APACHE_LOG_DIR={tmp}/log APACHE_PID_FILE={tmp}/run/apache2.pid\n")
-        res = run([ctl, "-t"], env={"APACHE_CONFDIR": confdir})
+        res = tools.run([ctl, "-t"], env={"APACHE_CONFDIR": confdir})
         ports = os.path.join(confdir, "ports.conf")
         lines = [line.replace(vhost, path).replace(ports, "ports.conf (test copy: Listen from the VirtualHost)")
                  .replace(confdir, SYSTEM_CONFDIR)

@@ -36,12 +36,16 @@ class ValidationContext:
     link_addresses: per node (same order as nodes), its address on each
         corosync link, link 0 first. Empty means "not checked".
     drbd_resource: the DRBD resource name (`resource r0 { ... }`).
+    platform: the platform the files are for (wizard.platforms.PLATFORMS);
+        it picks whose tools check them: the host's for the host's own
+        release, the platform's cached root tree otherwise (validators/tree.py).
     """
 
     nodes: tuple[str, str]
     preferred: str
     link_addresses: tuple[tuple[str, ...], ...] = ()
     drbd_resource: str = "r0"
+    platform: str = "debian12"
 
     def __post_init__(self) -> None:
         if len(self.nodes) != 2 or self.nodes[0] == self.nodes[1]:
@@ -50,6 +54,13 @@ class ValidationContext:
             raise ValueError(f"preferred {self.preferred!r} is not one of {self.nodes!r}")
         if self.link_addresses and len(self.link_addresses) != 2:
             raise ValueError("link_addresses needs one tuple of addresses per node")
+
+    def tools(self):
+        """Where this platform's tools run (tree.Host or tree.Tree); raises
+        tree.TreeMissing (with the command that builds it) when the
+        platform's tree is not built: never the host's tools instead."""
+        from .tree import tools_for
+        return tools_for(self.platform)
 
     @property
     def other_node(self) -> str:

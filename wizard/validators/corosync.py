@@ -15,7 +15,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 
-from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, find_tool, run,
+from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_ip, write)
 
 PACKAGE = "corosync"
@@ -219,13 +219,14 @@ def check_corosync(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "corosync")
     problems = python_checks(text, ctx, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    corosync, keygen, unshare = find_tool("corosync"), find_tool("corosync-keygen"), find_tool("unshare")
+    tools = ctx.tools()
+    corosync, keygen, unshare = tools.find("corosync"), tools.find("corosync-keygen"), tools.find("unshare")
     if corosync is None or keygen is None:
         return [target.missing("corosync -t", PACKAGE)] + verdicts
     if unshare is None:
         return [target.missing("corosync -t", "util-linux (unshare)")] + verdicts
     with tempfile.TemporaryDirectory(prefix="zbxha-corosync-") as tmp:
-        key = run([keygen, "-k", os.path.join(tmp, "authkey")])
+        key = tools.run([keygen, "-k", os.path.join(tmp, "authkey")])
         if key.rc != 0:
             return [target.verdict("corosync -t", False,
                                    [f"corosync-keygen failed: {key.stderr.strip()}"])] + verdicts
@@ -235,7 +236,7 @@ def check_corosync(text: str, ctx: ValidationContext, node: str,
         # we are not root. The name and paths are arguments, not shell text.
         argv = [unshare, "--uts"] + (["-r"] if os.geteuid() != 0 else []) + [
             "--", "/bin/sh", "-c", 'hostname "$1" && exec "$0" -t -c "$2"', corosync, node, conf]
-        res = run(argv)
+        res = tools.run(argv)
         messages = _messages(res.stderr, {conf: path, os.path.join(tmp, "corosync.log"): "(logfile)"})
         ok = res.rc == 0
         if not ok and not messages:

@@ -17,7 +17,7 @@ import re
 import tempfile
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines,
-                   find_tool, run, write)
+                   write)
 
 PACKAGE = "drbd-utils"
 _ENV = {"DRBD_DRIVER_VERSION_OVERRIDE": "8.4.11"}
@@ -170,8 +170,8 @@ def _relabel(lines: list[str], names: dict[str, str]) -> list[str]:
     return out
 
 
-def _dump(target: Target, drbdadm: str, conf: str, names: dict[str, str]) -> Verdict:
-    res = run([drbdadm, "-c", conf, "dump", "all"], env=_ENV)
+def _dump(target: Target, tools, drbdadm: str, conf: str, names: dict[str, str]) -> Verdict:
+    res = tools.run([drbdadm, "-c", conf, "dump", "all"], env=_ENV)
     messages = _relabel(clean_lines(_join(res.stderr), _NOISE), names)
     ok = res.rc == 0 and not any("error" in m.lower() for m in messages)
     if res.rc != 0 and not messages:
@@ -184,12 +184,13 @@ def check_drbd_global(text: str, ctx: ValidationContext, node: str,
     """global_common.conf alone: 8.4 parser (`dump all`) + Python enum/IP checks."""
     target = Target(node, path, "drbd-global")
     verdicts = [target.verdict("python", not (p := python_checks(text, path)), p)]
-    drbdadm = find_tool("drbdadm")
+    tools = ctx.tools()
+    drbdadm = tools.find("drbdadm")
     if drbdadm is None:
         return [target.missing("drbdadm dump", PACKAGE)] + verdicts
     with tempfile.TemporaryDirectory(prefix="zbxha-drbd-") as tmp:
         conf, names = _layout(tmp, path, text, None)
-        verdicts.insert(0, _dump(target, drbdadm, conf, names))
+        verdicts.insert(0, _dump(target, tools, drbdadm, conf, names))
     return verdicts
 
 
@@ -210,22 +211,23 @@ def check_drbd_resource(text: str, ctx: ValidationContext, node: str,
     if global_common is not None:
         problems += python_checks(global_common, "/etc/drbd.d/global_common.conf")
     verdicts = [target.verdict("python", not problems, problems)]
-    drbdadm = find_tool("drbdadm")
+    tools = ctx.tools()
+    drbdadm = tools.find("drbdadm")
     if drbdadm is None:
         return [target.missing("drbdadm dump", PACKAGE), target.missing("drbdadm -d up", PACKAGE)] + verdicts
     with tempfile.TemporaryDirectory(prefix="zbxha-drbd-") as tmp:
         conf, names = _layout(tmp, path, text, global_common)
-        verdicts.insert(0, _dump(target, drbdadm, conf, names))
-        verdicts.insert(1, _dry_up(target, drbdadm, conf, names, ctx, node))
+        verdicts.insert(0, _dump(target, tools, drbdadm, conf, names))
+        verdicts.insert(1, _dry_up(target, tools, drbdadm, conf, names, ctx, node))
     # The resource file holds the peer secret: never let a tool echo it.
     hidden = shared_secrets(text) + shared_secrets(global_common or "")
     return [dataclasses.replace(v, messages=mask(v.messages, hidden)) for v in verdicts]
 
 
-def _dry_up(target: Target, drbdadm: str, conf: str, names: dict[str, str],
+def _dry_up(target: Target, tools, drbdadm: str, conf: str, names: dict[str, str],
             ctx: ValidationContext, node: str) -> Verdict:
     res_name = ctx.drbd_resource
-    res = run([drbdadm, "-c", conf, "-d", "up", res_name], env={**_ENV, "__DRBD_NODE__": node})
+    res = tools.run([drbdadm, "-c", conf, "-d", "up", res_name], env={**_ENV, "__DRBD_NODE__": node})
     messages = _relabel(clean_lines(_join(res.stderr), _NOISE), names)
     ok = res.rc == 0
     # drbdadm-84 only warns (rc 0) when the peer's `on` section is missing.

@@ -13,7 +13,8 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 
-from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, find_tool, run, write
+from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, write
+from .tree import Host
 
 PACKAGE = "mariadb-server"
 # Always printed on a machine that is not a configured server.
@@ -47,14 +48,17 @@ def parse_values(stdout: str) -> dict[str, str]:
     return values
 
 
-def run_mariadbd(text: str, path: str = "60-zabbix-ha.cnf") -> MariadbResult | None:
-    """Effective server values for this option file; None when mariadbd is absent."""
-    server = find_tool("mariadbd") or find_tool("mysqld")
+def run_mariadbd(text: str, path: str = "60-zabbix-ha.cnf", tools=None) -> MariadbResult | None:
+    """Effective server values for this option file; None when mariadbd is absent.
+
+    tools: where mariadbd runs (ValidationContext.tools()); the host's by default."""
+    tools = tools or Host()
+    server = tools.find("mariadbd") or tools.find("mysqld")
     if server is None:
         return None
     with tempfile.TemporaryDirectory(prefix="zbxha-mariadb-") as tmp:
         cnf = write(tmp, "60-zabbix-ha.cnf", text)
-        res = run([server, f"--defaults-file={cnf}", "--help", "--verbose"])
+        res = tools.run([server, f"--defaults-file={cnf}", "--help", "--verbose"])
     errors = []
     for raw in res.stderr.splitlines():
         line = _TIMESTAMP.sub("", raw.strip())
@@ -91,7 +95,7 @@ def check_mariadb(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "mariadb")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    result = run_mariadbd(text, path)
+    result = run_mariadbd(text, path, ctx.tools())
     if result is None:
         return [target.missing("mariadbd --help --verbose", PACKAGE)] + verdicts
     ok = result.rc == 0 and not result.errors

@@ -36,7 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines,
-                   find_tool, run, strip_ansi, write)
+                   strip_ansi, write)
+from .tree import Host
 
 PACKAGE = "pacemaker-cli-utils"
 # The score the linbit agent sets on an UpToDate node (crm-master -v 10000).
@@ -48,13 +49,15 @@ _VERIFY_NOISE = ("lack of quorum", "Blind faith: not fencing unseen nodes",
 
 # ---- what this Pacemaker accepts --------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def installed_limits() -> tuple[str, str] | None:
-    """(crm_feature_set, validate-with) of an empty CIB made by the installed Pacemaker."""
-    cibadmin = find_tool("cibadmin")
+@functools.lru_cache(maxsize=None)
+def installed_limits(tools=None) -> tuple[str, str] | None:
+    """(crm_feature_set, validate-with) of an empty CIB made by the platform's
+    Pacemaker (where `tools` run; the host's by default)."""
+    tools = tools or Host()
+    cibadmin = tools.find("cibadmin")
     if cibadmin is None:
         return None
-    res = run([cibadmin, "--empty"])
+    res = tools.run([cibadmin, "--empty"])
     if res.rc != 0:
         return None
     root = ET.fromstring(res.stdout)
@@ -117,7 +120,7 @@ def python_checks(text: str, ctx: ValidationContext, filename: str) -> tuple[lis
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         return problems + [f"{filename}: not well-formed XML: {exc}"], None
-    limits = installed_limits()
+    limits = installed_limits(ctx.tools())
     if limits is not None:
         have_fs, have_schema = limits
         fs = root.get("crm_feature_set")
@@ -159,11 +162,11 @@ def python_checks(text: str, ctx: ValidationContext, filename: str) -> tuple[lis
 _UNSEEN_FENCING = re.compile(r"warning: Scheduling node \S+ for fencing")
 
 
-def _crm_verify(target: Target, cib: str, tmp: str, filename: str) -> Verdict:
-    tool = find_tool("crm_verify")
+def _crm_verify(target: Target, tools, cib: str, tmp: str, filename: str) -> Verdict:
+    tool = tools.find("crm_verify")
     if tool is None:
         return target.missing("crm_verify", PACKAGE)
-    res = run([tool, "--xml-file", cib, "-V"], env={"CIB_shadow_dir": tmp})
+    res = tools.run([tool, "--xml-file", cib, "-V"], env={"CIB_shadow_dir": tmp})
     lines = [line.replace(cib, filename) for line in clean_lines(res.stderr + res.stdout, _VERIFY_NOISE)]
     real = [line for line in lines if not _UNSEEN_FENCING.search(line)
             and "Warnings found during check" not in line]
@@ -176,11 +179,11 @@ def _crm_verify(target: Target, cib: str, tmp: str, filename: str) -> Verdict:
 _FENCE_NO_META = re.compile(r"stonith:(\S+): (?:got no meta-data|no such resource agent)")
 
 
-def _crm_configure_verify(target: Target, cib: str, tmp: str) -> Verdict:
-    tool = find_tool("crm")
+def _crm_configure_verify(target: Target, tools, cib: str, tmp: str) -> Verdict:
+    tool = tools.find("crm")
     if tool is None:
         return target.missing("crm configure verify", "crmsh")
-    res = run([tool, "-D", "plain", "configure", "verify"],
+    res = tools.run([tool, "-D", "plain", "configure", "verify"],
               env={"CIB_file": cib, "CIB_shadow_dir": tmp, "TERM": "dumb", "HOME": tmp})
     # crmsh colours output regardless of -D plain and relabels harmless
     # pacemaker warnings as ERROR while exiting 0, so rc decides.
@@ -193,7 +196,7 @@ def _crm_configure_verify(target: Target, cib: str, tmp: str) -> Verdict:
     # A fence agent crmsh cannot read is not a pass: its parameters (a
     # misspelt password_script) would go unchecked. Missing tool = failure,
     # named with the package that brings it.
-    missing = sorted({m.group(1) for e in errors if (m := _FENCE_NO_META.search(e)) and find_tool(m.group(1)) is None})
+    missing = sorted({m.group(1) for e in errors if (m := _FENCE_NO_META.search(e)) and tools.find(m.group(1)) is None})
     if missing:
         return target.verdict("crm configure verify", False, errors,
                               f"fence agent {', '.join(missing)} not installed (Debian package fence-agents or sbd): "
@@ -279,7 +282,8 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
 
     Raises nothing for a bad CIB: workflow failures land in Simulation.problems.
     """
-    tools = {name: find_tool(name) for name in ("crm_simulate", "crm_attribute", "crm_standby")}
+    where = ctx.tools()
+    tools = {name: where.find(name) for name in ("crm_simulate", "crm_attribute", "crm_standby")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         return Simulation({}, [f"not installed: {', '.join(missing)} ({PACKAGE})"])
@@ -299,7 +303,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
         running = os.path.join(tmp, "running.xml")
 
         def step(argv: list[str], extra: dict[str, str] | None = None) -> str | None:
-            res = run(argv, env={**env, **(extra or {})})
+            res = where.run(argv, env={**env, **(extra or {})})
             if res.rc != 0:
                 detail = clean_lines(res.stderr, _VERIFY_NOISE)[-3:] or [f"exit {res.rc}"]
                 return f"{os.path.basename(argv[0])} {' '.join(argv[1:3])}...: {'; '.join(detail)}"
@@ -322,7 +326,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
             if err := step([attr, "-N", n, "-n", f"master-{shape.drbd_primitive}",
                             "-v", PROMOTION_SCORE, "-l", "reboot"], {"CIB_file": online}):
                 return Simulation({}, [err])
-        res = run([sim, "-x", online, "-S", "-O", running, "--output-as=xml"], env=env)
+        res = where.run([sim, "-x", online, "-S", "-O", running, "--output-as=xml"], env=env)
         if res.rc != 0:
             return Simulation({}, [f"crm_simulate (both online) exited {res.rc}: "
                                    + "; ".join(clean_lines(res.stderr)[-3:])])
@@ -338,7 +342,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
             return Simulation(scenarios, [err])
 
         def play(name: str, argv: list[str]) -> Scenario:
-            r = run(argv, env=env)
+            r = where.run(argv, env=env)
             if r.rc != 0:
                 return Scenario(name, other, {}, [], [f"crm_simulate exited {r.rc}: "
                                                       + "; ".join(clean_lines(r.stderr)[-3:])])
@@ -360,15 +364,16 @@ def check_cib(text: str, ctx: ValidationContext, node: str,
               path: str = "/etc/zabbix-ha/cib.xml") -> list[Verdict]:
     """Verdicts: crm_verify, crm configure verify, python, crm_simulate (all scenarios)."""
     target = Target(node, path, "cib")
+    tools = ctx.tools()
     problems, root = python_checks(text, ctx, path)
     verdicts = [target.verdict("python", not problems, problems)]
     with tempfile.TemporaryDirectory(prefix="zbxha-cib-") as tmp:
         cib = write(tmp, "cib.xml", text)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            crmsh = pool.submit(_crm_configure_verify, target, cib, tmp)
-            verify = _crm_verify(target, cib, tmp, path)
+            crmsh = pool.submit(_crm_configure_verify, target, tools, cib, tmp)
+            verify = _crm_verify(target, tools, cib, tmp, path)
             verdicts = [verify, crmsh.result()] + verdicts
-    if find_tool("crm_simulate") is None:
+    if tools.find("crm_simulate") is None:
         return verdicts + [target.missing("crm_simulate", PACKAGE)]
     if not verify.ok or root is None or any("newer than the installed" in p for p in problems):
         # A CIB crm_verify rejects (or from a newer Pacemaker) can crash

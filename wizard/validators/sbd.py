@@ -12,10 +12,10 @@ import re
 import tempfile
 from pathlib import Path
 
-from .core import Target, ValidationContext, Verdict, find_tool, run, write
+from .core import Target, ValidationContext, Verdict, write
 
 PACKAGE = "sbd"
-SHIPPED = Path("/etc/default/sbd")
+SHIPPED = "/etc/default/sbd"     # as the platform's sbd package ships it (read from its tools' tree)
 _LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=")
 
 
@@ -66,12 +66,14 @@ def python_checks(text: str, keys: set[str], filename: str) -> list[str]:
 def check_sbd_defaults(text: str, ctx: ValidationContext, node: str,
                        path: str = "/etc/default/sbd") -> list[Verdict]:
     target = Target(node, path, "sbd")
-    if not SHIPPED.is_file() or find_tool("sbd") is None:
+    tools = ctx.tools()
+    shipped = tools.file(SHIPPED)
+    if not shipped.is_file() or tools.find("sbd") is None:
         return [target.missing("sbd defaults keys", PACKAGE)]
-    problems = python_checks(text, known_keys(SHIPPED.read_text()), path)
+    problems = python_checks(text, known_keys(shipped.read_text()), path)
     with tempfile.TemporaryDirectory(prefix="zbxha-sbd-") as tmp:
         f = write(tmp, "sbd", text)
-        res = run([find_tool("sh") or "/bin/sh", "-n", f])
+        res = tools.run([tools.find("sh") or "/bin/sh", "-n", f])
     verdicts = [target.verdict("sh -n", res.rc == 0, [m.replace(f, path) for m in res.stderr.splitlines()],
                                seconds=res.seconds)]
     return verdicts + [target.verdict("python", not problems, problems)]

@@ -27,8 +27,9 @@ import socket
 import tempfile
 import threading
 
-from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, find_tool, run,
+from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_hostname, valid_ip, write)
+from .tree import Host
 
 PACKAGE = "zabbix-server-mysql"
 SECRETS_INCLUDE = "/etc/zabbix/zabbix_server.secrets.conf"
@@ -36,12 +37,14 @@ _PREFIX = re.compile(r"^zabbix_server \[\d+\]: ")
 _RTC = 'Cannot connect to service "rtc"'
 
 
-@functools.lru_cache(maxsize=1)
-def server_version() -> tuple[int, ...] | None:
-    tool = find_tool("zabbix_server")
+@functools.lru_cache(maxsize=None)
+def server_version(tools=None) -> tuple[int, ...] | None:
+    """zabbix_server's version where the tools run (the host's by default)."""
+    tools = tools or Host()
+    tool = tools.find("zabbix_server")
     if tool is None:
         return None
-    res = run([tool, "-V"])
+    res = tools.run([tool, "-V"])
     m = re.search(r"\(Zabbix\)\s+(\d+)\.(\d+)\.(\d+)", res.stdout)
     return tuple(int(x) for x in m.groups()) if m else None
 
@@ -79,7 +82,7 @@ def python_checks(text: str, filename: str) -> list[str]:
     return problems
 
 
-def _test_copy(text: str, tmp: str, fast_timeout: bool, secrets: str | None = None) -> str:
+def _test_copy(text: str, tmp: str, fast_timeout: bool, secrets: str | None = None, tools=None) -> str:
     """Same line numbers; Timeout/SocketDir/secrets include rewritten (see module doc).
 
     secrets: the rendered secrets file when we have it (then the tool reads
@@ -92,7 +95,7 @@ def _test_copy(text: str, tmp: str, fast_timeout: bool, secrets: str | None = No
         key, _, value = line.strip().partition("=")
         key = key.strip()
         if key == "Include" and value.strip() == SECRETS_INCLUDE and (
-                secrets is not None or not os.path.exists(SECRETS_INCLUDE)):
+                secrets is not None or not (tools or Host()).file(SECRETS_INCLUDE).exists()):
             line = f"Include={stand_in}"
         elif key == "SocketDir":
             line, has_socketdir = f"SocketDir={tmp}", True
@@ -159,20 +162,21 @@ def check_zabbix_server(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "zabbix-server")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tool, version = find_tool("zabbix_server"), server_version()
+    tools = ctx.tools()
+    tool, version = tools.find("zabbix_server"), server_version(tools)
     if tool is None or version is None:
         return [target.missing("zabbix_server", PACKAGE)] + verdicts
     has_t = version >= (7, 0)
     with tempfile.TemporaryDirectory(prefix="zbxha-zabbix-") as tmp:
-        conf = write(tmp, "zabbix_server.conf", _test_copy(text, tmp, fast_timeout=not has_t, secrets=secrets))
+        conf = write(tmp, "zabbix_server.conf", _test_copy(text, tmp, fast_timeout=not has_t, secrets=secrets, tools=tools))
         if has_t:
-            res = run([tool, "-T", "-c", conf])
+            res = tools.run([tool, "-T", "-c", conf])
             messages = _messages(res.stderr + res.stdout, conf, path)
             ok = res.rc == 0
             name = "zabbix_server -T"
         else:
             with _RtcListener(os.path.join(tmp, "zabbix_server_rtc.sock")) as rtc:
-                res = run([tool, "-c", conf, "-R", "config_cache_reload"])
+                res = tools.run([tool, "-c", conf, "-R", "config_cache_reload"])
             messages = _messages(res.stderr + res.stdout, conf, path)
             # Reaching the rtc socket means the whole file parsed.
             ok = (rtc.requested or any(_RTC in m for m in messages)) and not any(
@@ -226,19 +230,20 @@ def check_zabbix_frontend(text: str, ctx: ValidationContext, node: str,
     problems = bad_ipv4_literals(text, path)
     if not text.lstrip().startswith("<?php"):
         problems.append(f"{path}:1: must start with '<?php'")
-    php = find_tool("php")
+    tools = ctx.tools()
+    php = tools.find("php")
     if php is None:
         return [target.missing("php -l", "php-cli"),
                 target.verdict("python", not problems, problems)]
     with tempfile.TemporaryDirectory(prefix="zbxha-php-") as tmp:
         f = write(tmp, "zabbix.conf.php", text)
-        lint = run([php, "-n", "-l", f])
+        lint = tools.run([php, "-n", "-l", f])
         lint_msgs = [line.replace(f, path) for line in (lint.stdout + lint.stderr).splitlines()
                      if line.strip() and not line.startswith("No syntax errors")]
         verdicts = [target.verdict("php -l", lint.rc == 0, lint_msgs if lint.rc else [],
                                    seconds=lint.seconds)]
         if lint.rc == 0:
-            dump = run([php, "-n", "-d", "display_errors=stderr", "-r", _DUMP_PHP, f])
+            dump = tools.run([php, "-n", "-d", "display_errors=stderr", "-r", _DUMP_PHP, f])
             try:
                 settings = json.loads(dump.stdout) if dump.rc == 0 else None
             except json.JSONDecodeError:
