@@ -141,6 +141,10 @@ class Platform:
         "xfs": ("xfsprogs",),
     })
 
+    # Validator tool -> this platform's package where it differs from Debian 12's
+    # (wizard.validators.REQUIRED_TOOLS names Debian 12's).
+    tool_packages: dict[str, str] = field(default_factory=dict)
+
     def packages(self, fencing: str, filesystem: str) -> tuple[str, ...]:
         """What a node of this cluster needs, in a stable order."""
         return (*self.packages_cluster, *self.packages_fencing[fencing], *self.packages_filesystem[filesystem],
@@ -159,7 +163,13 @@ PLATFORMS: dict[str, Platform] = {
     p.id: p
     for p in (
         Platform("debian12", "Debian 12 (bookworm)", ("6.0",), "pacemaker-3.9", "8.4", "10.11", "bookworm"),
-        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-3.10", "8.4", "11.8", "trixie"),
+        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-3.10", "8.4", "11.8", "trixie",
+                 # trixie split fence-agents: the old name is a transitional package for
+                 # fence-agents-all (every agent, with python3-pandas, boto3, ... : measured
+                 # 1.9 GB tree); a node needs only its own agent.
+                 packages_fencing={"ipmi": ("fence-agents-ipmilan", "ipmitool"),
+                                   "sbd": ("fence-agents-sbd", "sbd"), "none": ()},
+                 tool_packages={"fence_sbd": "fence-agents-sbd"}),
     )
 }
 

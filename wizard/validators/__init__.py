@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from .agent import check_monitor_client, check_zabbix_agent
 from .apache import check_apache
-from .core import ValidationContext, Verdict
+from .core import REQUIRED_TOOLS, ValidationContext, Verdict
 from .corosync import check_corosync
 from .drbd import check_drbd_global, check_drbd_resource
 from .hosts import check_hosts
@@ -82,19 +82,6 @@ NODE_SPECIFIC = frozenset({"drbd-resource", "corosync", "zabbix-agent"})
 # Files the two nodes must share byte for byte (DRBD and corosync compare
 # their peers' settings; the CIB is one cluster-wide document).
 IDENTICAL_ON_BOTH = frozenset({"drbd-global", "drbd-resource", "corosync", "cib"})
-
-# Every program the validators call, with its Debian package.
-REQUIRED_TOOLS: dict[str, str] = {
-    "drbdadm": "drbd-utils", "corosync": "corosync", "corosync-keygen": "corosync",
-    "unshare": "util-linux", "crm_verify": "pacemaker-cli-utils",
-    "crm_simulate": "pacemaker-cli-utils", "crm_attribute": "pacemaker-cli-utils",
-    "crm_standby": "pacemaker-cli-utils", "cibadmin": "pacemaker-cli-utils", "crm": "crmsh",
-    "apache2ctl": "apache2", "mariadbd": "mariadb-server", "zabbix_server": "zabbix-server-mysql",
-    "zabbix_agentd": "zabbix-agent",
-    "sbd": "sbd", "fence_sbd": "fence-agents",
-    "php": "php-cli",
-}
-
 
 def missing_tools(platform: str = "debian12") -> dict[str, str]:
     """Tools missing where the platform's files are checked -> Debian package

@@ -20,6 +20,7 @@ import tempfile
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_hostname, valid_ip, write)
+from .tree import tools_for
 
 PACKAGE = "zabbix-agent"
 _LISTS = ("Server", "ServerActive")
@@ -91,7 +92,7 @@ def check_zabbix_agent(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "zabbix-agent")
     problems = python_checks(text, node, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     tool = tools.find("zabbix_agentd")
     if tool is None:
         return [target.missing("zabbix_agentd -t", PACKAGE)] + verdicts
@@ -127,7 +128,7 @@ def check_monitor_client(text: str, ctx: ValidationContext, node: str,
             problems.append(f"{path}: the client must not run as root (setpriv --reuid=<monitor user>)")
         if argv[-1] != '"$@"' and argv[-1] != "$@":
             problems.append(f"{path}: the agent's arguments must be passed on (\"$@\")")
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     sh = tools.find("sh")
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="zbxha-sh-") as tmp:

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 
 from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines
+from .tree import tools_for
 
 PACKAGE = "apache2"
 SYSTEM_CONFDIR = "/etc/apache2"
@@ -67,7 +68,7 @@ def check_apache(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "apache")
     problems = bad_ipv4_literals(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     ctl = tools.find("apache2ctl")
     system_confdir = tools.file(SYSTEM_CONFDIR)
     if ctl is None or not system_confdir.is_dir():

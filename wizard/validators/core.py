@@ -27,6 +27,20 @@ DEFAULT_TIMEOUT = 30.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+# Every program the validators call, with its Debian 12 package (a platform
+# whose package differs says so in platforms.Platform.tool_packages).
+REQUIRED_TOOLS: dict[str, str] = {
+    "drbdadm": "drbd-utils", "corosync": "corosync", "corosync-keygen": "corosync",
+    "unshare": "util-linux", "crm_verify": "pacemaker-cli-utils",
+    "crm_simulate": "pacemaker-cli-utils", "crm_attribute": "pacemaker-cli-utils",
+    "crm_standby": "pacemaker-cli-utils", "cibadmin": "pacemaker-cli-utils", "crm": "crmsh",
+    "apache2ctl": "apache2", "mariadbd": "mariadb-server", "zabbix_server": "zabbix-server-mysql",
+    "zabbix_agentd": "zabbix-agent",
+    "sbd": "sbd", "fence_sbd": "fence-agents",
+    "php": "php-cli",
+}
+
+
 @dataclass(frozen=True)
 class ValidationContext:
     """What the validators need to know about the cluster; plain data.
@@ -37,8 +51,8 @@ class ValidationContext:
         corosync link, link 0 first. Empty means "not checked".
     drbd_resource: the DRBD resource name (`resource r0 { ... }`).
     platform: the platform the files are for (wizard.platforms.PLATFORMS);
-        it picks whose tools check them: the host's for the host's own
-        release, the platform's cached root tree otherwise (validators/tree.py).
+        it picks whose tools check them (tree.tools_for): the host's for the
+        host's own release, the platform's cached root tree otherwise.
     """
 
     nodes: tuple[str, str]
@@ -54,13 +68,6 @@ class ValidationContext:
             raise ValueError(f"preferred {self.preferred!r} is not one of {self.nodes!r}")
         if self.link_addresses and len(self.link_addresses) != 2:
             raise ValueError("link_addresses needs one tuple of addresses per node")
-
-    def tools(self):
-        """Where this platform's tools run (tree.Host or tree.Tree); raises
-        tree.TreeMissing (with the command that builds it) when the
-        platform's tree is not built: never the host's tools instead."""
-        from .tree import tools_for
-        return tools_for(self.platform)
 
     @property
     def other_node(self) -> str:

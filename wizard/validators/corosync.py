@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_ip, write)
+from .tree import tools_for
 
 PACKAGE = "corosync"
 
@@ -219,7 +220,7 @@ def check_corosync(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "corosync")
     problems = python_checks(text, ctx, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     corosync, keygen, unshare = tools.find("corosync"), tools.find("corosync-keygen"), tools.find("unshare")
     if corosync is None or keygen is None:
         return [target.missing("corosync -t", PACKAGE)] + verdicts

@@ -18,6 +18,7 @@ import tempfile
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines,
                    write)
+from .tree import tools_for
 
 PACKAGE = "drbd-utils"
 _ENV = {"DRBD_DRIVER_VERSION_OVERRIDE": "8.4.11"}
@@ -184,7 +185,7 @@ def check_drbd_global(text: str, ctx: ValidationContext, node: str,
     """global_common.conf alone: 8.4 parser (`dump all`) + Python enum/IP checks."""
     target = Target(node, path, "drbd-global")
     verdicts = [target.verdict("python", not (p := python_checks(text, path)), p)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     drbdadm = tools.find("drbdadm")
     if drbdadm is None:
         return [target.missing("drbdadm dump", PACKAGE)] + verdicts
@@ -211,7 +212,7 @@ def check_drbd_resource(text: str, ctx: ValidationContext, node: str,
     if global_common is not None:
         problems += python_checks(global_common, "/etc/drbd.d/global_common.conf")
     verdicts = [target.verdict("python", not problems, problems)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     drbdadm = tools.find("drbdadm")
     if drbdadm is None:
         return [target.missing("drbdadm dump", PACKAGE), target.missing("drbdadm -d up", PACKAGE)] + verdicts

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .core import Target, ValidationContext, Verdict, bad_ipv4_literals, write
-from .tree import Host
+from .tree import Host, tools_for
 
 PACKAGE = "mariadb-server"
 # Always printed on a machine that is not a configured server.
@@ -95,7 +95,7 @@ def check_mariadb(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "mariadb")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    result = run_mariadbd(text, path, ctx.tools())
+    result = run_mariadbd(text, path, tools_for(ctx.platform))
     if result is None:
         return [target.missing("mariadbd --help --verbose", PACKAGE)] + verdicts
     ok = result.rc == 0 and not result.errors

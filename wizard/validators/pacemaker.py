@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals, clean_lines,
                    strip_ansi, write)
-from .tree import Host
+from .tree import Host, tools_for
 
 PACKAGE = "pacemaker-cli-utils"
 # The score the linbit agent sets on an UpToDate node (crm-master -v 10000).
@@ -120,7 +120,7 @@ def python_checks(text: str, ctx: ValidationContext, filename: str) -> tuple[lis
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         return problems + [f"{filename}: not well-formed XML: {exc}"], None
-    limits = installed_limits(ctx.tools())
+    limits = installed_limits(tools_for(ctx.platform))
     if limits is not None:
         have_fs, have_schema = limits
         fs = root.get("crm_feature_set")
@@ -282,7 +282,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
 
     Raises nothing for a bad CIB: workflow failures land in Simulation.problems.
     """
-    where = ctx.tools()
+    where = tools_for(ctx.platform)
     tools = {name: where.find(name) for name in ("crm_simulate", "crm_attribute", "crm_standby")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
@@ -364,7 +364,7 @@ def check_cib(text: str, ctx: ValidationContext, node: str,
               path: str = "/etc/zabbix-ha/cib.xml") -> list[Verdict]:
     """Verdicts: crm_verify, crm configure verify, python, crm_simulate (all scenarios)."""
     target = Target(node, path, "cib")
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     problems, root = python_checks(text, ctx, path)
     verdicts = [target.verdict("python", not problems, problems)]
     with tempfile.TemporaryDirectory(prefix="zbxha-cib-") as tmp:

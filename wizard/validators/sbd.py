@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import tempfile
-from pathlib import Path
 
 from .core import Target, ValidationContext, Verdict, write
+from .tree import tools_for
 
 PACKAGE = "sbd"
 SHIPPED = "/etc/default/sbd"     # as the platform's sbd package ships it (read from its tools' tree)
@@ -66,7 +66,7 @@ def python_checks(text: str, keys: set[str], filename: str) -> list[str]:
 def check_sbd_defaults(text: str, ctx: ValidationContext, node: str,
                        path: str = "/etc/default/sbd") -> list[Verdict]:
     target = Target(node, path, "sbd")
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     shipped = tools.file(SHIPPED)
     if not shipped.is_file() or tools.find("sbd") is None:
         return [target.missing("sbd defaults keys", PACKAGE)]

@@ -2,9 +2,10 @@
 
 A file rendered for Debian 13 must be checked by Debian 13's tools (a check
 by bookworm's crm_verify or zabbix_server 6.0 is not a check of what trixie
-will read). This machine is Debian 12, so:
+will read). The CI machine is Debian 12, so there:
 
-  debian12  the host's own tools (`Host`), as before;
+  debian12  the host's own tools (`Host`), as before (any platform the host
+            itself runs, read from /etc/os-release, uses the host's tools);
   debian13  trixie's tools in a cached root tree (`Tree`), each call run with
             `systemd-nspawn -q -D TREE --read-only --private-network ...`
             (no boot: the tool is the container's only process). The
@@ -24,18 +25,20 @@ A platform whose tree is missing gives `TreeMissing` (with the command that
 builds it); the checkers turn that into failed verdicts. There is never a
 fall-back to the host's tools.
 
-    python -m wizard.validators.tree build debian13     # build (or reuse) the tree
-    python -m wizard.validators.tree path debian13      # print its directory
+    python3 -m wizard.validators tree build debian13     # build (or reuse) the tree
+    python3 -m wizard.validators tree path debian13      # print its directory
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import functools
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -44,13 +47,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import Result, find_tool as host_find_tool, run as host_run
+from .core import REQUIRED_TOOLS, Result, find_tool as host_find_tool, run as host_run
 
 # Own cache directory (not the lab's, whose lock a running lab holds).
 CACHE_DIR = Path(os.environ.get("ZHA_VALIDATOR_CACHE", "/var/cache/zabbix-ha-validators"))
 DEBIAN_MIRROR = os.environ.get("ZHA_VALIDATOR_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SECURITY_MIRROR = os.environ.get("ZHA_VALIDATOR_SECURITY_MIRROR", "http://deb.debian.org/debian-security")
-BUILD_COMMAND = "python3 -m wizard.validators.tree build {platform}"
+BUILD_COMMAND = "python3 -m wizard.validators tree build {platform}"
 RECIPE_VERSION = "1"
 POLICY_RC_D = "#!/bin/sh\n# zabbix-ha validator tree: nothing starts here\nexit 101\n"
 # Where the tools live inside the tree (DRBD's 8.4 helpers in /lib/drbd).
@@ -60,9 +63,13 @@ TREE_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbi
 # packages (REQUIRED_TOOLS). Not the kernel: nothing boots the tree (its
 # version and in-tree DRBD module are measured with `apt-get download`).
 EXTRA_PACKAGES: tuple[str, ...] = ()
-# Host platforms: the machine itself is this OS release; its tools check its files.
-HOST_PLATFORMS = ("debian12",)
-_SCRATCH = re.compile(r"^(" + re.escape(tempfile.gettempdir().rstrip("/")) + r"/zbxha-[^/]+)")
+OS_RELEASE = Path("/etc/os-release")
+# A validator's temporary directory, anywhere in an argument ("--defaults-file=/tmp/zbxha-x/f").
+_SCRATCH = re.compile(r"(?<![\w/])(" + re.escape(tempfile.gettempdir().rstrip("/")) + r"/zbxha-[^/\s:=]+)")
+
+
+_NSPAWN_NOISE = re.compile(r'^Attempted to remove disk file system under "/run/systemd/nspawn/propagate/[^"]*", '
+                           r"and we can't allow that\.\n?", re.M)
 
 
 class TreeMissing(Exception):
@@ -121,29 +128,49 @@ class Tree:
                                    f"the {self.platform} tools cannot run", 0.0)
         full_env = {"LC_ALL": "C", "PATH": ":".join(TREE_PATH), **(env or {})}
         binds = sorted({m.group(1) for value in (*argv, *full_env.values(), cwd or "")
-                        if (m := _SCRATCH.match(value))})
+                        for m in _SCRATCH.finditer(value) if os.path.isdir(m.group(1))})
         # --read-only: a shared lock on the tree, so checks run in parallel and
         # none can change it; --register=no --keep-unit: no machined/scope per
         # call (and no name clash between parallel calls); the hostname is set
         # by the checks that pretend to be a node (unshare --uts), as on the host.
+        # A machine name per call: nspawn keeps per-name state (its mount
+        # propagation directory), which parallel calls must not share.
         cmd = [nspawn, "-q", "-D", str(self.root), "--read-only", "--private-network",
-               "--register=no", "--keep-unit", "--console=pipe", "--as-pid2",
+               f"--machine=zha-validator-{secrets.token_hex(6)}", "--register=no", "--keep-unit", "--console=pipe", "--as-pid2",
                "--hostname=zha-validator", "--resolv-conf=off", "--timezone=off", "--link-journal=no",
+               # writable where a booted node has it: crmsh opens /var/log/crmsh/crmsh.log,
+               # apache2ctl makes its lock dir under /var/lock (-> /run/lock, from tmpfiles.d)
+               "--tmpfs=/var/log", "--tmpfs=/run/lock",
                *(f"--bind={b}" for b in binds),
                *(f"--setenv={k}={v}" for k, v in full_env.items())]
         if cwd:
             cmd.append(f"--chdir={cwd}")
         res = host_run([*cmd, "--", *argv], timeout=timeout, stdin=stdin)
-        return res
+        # nspawn's own notice when it cleans up after a read-only tree
+        return dataclasses.replace(res, stderr=_NSPAWN_NOISE.sub("", res.stderr))
+
+
+def host_platform() -> str | None:
+    """The platform this machine itself runs (os-release ID and codename), if one."""
+    from wizard.platforms import PLATFORMS
+
+    try:
+        fields = dict(line.split("=", 1) for line in OS_RELEASE.read_text().splitlines() if "=" in line)
+    except OSError:
+        return None
+    os_id, codename = fields.get("ID", "").strip('"'), fields.get("VERSION_CODENAME", "").strip('"')
+    return next((p.id for p in PLATFORMS.values()
+                 if p.id.startswith(os_id) and p.codename and p.codename == codename), None)
 
 
 @functools.lru_cache(maxsize=None)
 def tools_for(platform_id: str) -> Host | Tree:
-    """Host tools for the host's own release; the cached tree for another.
+    """The host's tools when the host runs that release (CI: Debian 12); the
+    platform's cached tree otherwise (CI: Debian 13).
 
     Raises TreeMissing when the platform's tree is not built.
     """
-    if platform_id in HOST_PLATFORMS:
+    if platform_id == host_platform():
         return Host(platform_id)
     image = current(platform_id)
     if not image.ready():
@@ -173,10 +200,11 @@ def packages(platform_id: str) -> tuple[str, ...]:
     (the platform table) plus every validator tool's package, so neither can
     drift from the tree."""
     from wizard.platforms import platform
-    from . import REQUIRED_TOOLS
 
+    profile = platform(platform_id)
+    tool_packages = [profile.tool_packages.get(tool, pkg) for tool, pkg in REQUIRED_TOOLS.items()]
     out: list[str] = []
-    for p in (*platform(platform_id).all_packages(), *REQUIRED_TOOLS.values(), *EXTRA_PACKAGES):
+    for p in (*profile.all_packages(), *tool_packages, *EXTRA_PACKAGES):
         if p not in out:
             out.append(p)
     return tuple(out)
@@ -268,7 +296,12 @@ def _build(platform_id: str, image: TreeImage, log) -> float:
                   "--setenv=DEBIAN_FRONTEND=noninteractive", "--setenv=LC_ALL=C",
                   "--setenv=PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         _step([*nspawn, "apt-get", "update", "-q"], logf, 600)
-        _step([*nspawn, "apt-get", "install", "-y", "-q", "--no-install-recommends",
+        # nspawn mounts an empty tmpfs on /run, so /var/lock (-> /run/lock)
+        # dangles and dpkg refuses drbd-utils, which ships ./var/lock/
+        # ("trying to overwrite '/var/lock'"); a booted system has it from
+        # tmpfiles.d: make it first, as that would.
+        _step([*nspawn, "/bin/sh", "-c", 'mkdir -p -m 1777 /run/lock && exec "$@"', "sh",
+               "apt-get", "install", "-y", "-q", "--no-install-recommends",
                "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
                *pkgs], logf, 3600)
         _step([*nspawn, "apt-get", "clean"], logf, 120)
@@ -301,13 +334,13 @@ def installed_versions(image: TreeImage) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m wizard.validators.tree",
+    parser = argparse.ArgumentParser(prog="python3 -m wizard.validators tree",
                                       description="Build or locate a platform's validator tree.")
     parser.add_argument("action", choices=("build", "path", "packages"))
     parser.add_argument("platform")
     args = parser.parse_args(argv)
-    if args.platform in HOST_PLATFORMS:
-        print(f"{args.platform}: the host's own tools are used; no tree", file=sys.stderr)
+    if args.platform == host_platform():
+        print(f"{args.platform}: this machine runs it; its own tools are used, no tree", file=sys.stderr)
         return 0
     if args.action == "packages":
         print(" ".join(packages(args.platform)))
@@ -323,7 +356,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(image.dir if secs is None else f"{image.dir} (built in {secs:.0f} s)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,7 @@ import threading
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
                    valid_hostname, valid_ip, write)
-from .tree import Host
+from .tree import Host, tools_for
 
 PACKAGE = "zabbix-server-mysql"
 SECRETS_INCLUDE = "/etc/zabbix/zabbix_server.secrets.conf"
@@ -162,7 +162,7 @@ def check_zabbix_server(text: str, ctx: ValidationContext, node: str,
     target = Target(node, path, "zabbix-server")
     problems = python_checks(text, path)
     verdicts = [target.verdict("python", not problems, problems)]
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     tool, version = tools.find("zabbix_server"), server_version(tools)
     if tool is None or version is None:
         return [target.missing("zabbix_server", PACKAGE)] + verdicts
@@ -230,7 +230,7 @@ def check_zabbix_frontend(text: str, ctx: ValidationContext, node: str,
     problems = bad_ipv4_literals(text, path)
     if not text.lstrip().startswith("<?php"):
         problems.append(f"{path}:1: must start with '<?php'")
-    tools = ctx.tools()
+    tools = tools_for(ctx.platform)
     php = tools.find("php")
     if php is None:
         return [target.missing("php -l", "php-cli"),
