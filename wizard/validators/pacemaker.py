@@ -166,7 +166,7 @@ def _crm_verify(target: Target, tools, cib: str, tmp: str, filename: str) -> Ver
     tool = tools.find("crm_verify")
     if tool is None:
         return target.missing("crm_verify", PACKAGE)
-    res = tools.run([tool, "--xml-file", cib, "-V"], env={"CIB_shadow_dir": tmp})
+    res = tools.run([tool, "--xml-file", cib, "-V"], env={"CIB_shadow_dir": _own_dir(tmp, "verify")})
     lines = [line.replace(cib, filename) for line in clean_lines(res.stderr + res.stdout, _VERIFY_NOISE)]
     real = [line for line in lines if not _UNSEEN_FENCING.search(line)
             and "Warnings found during check" not in line]
@@ -174,6 +174,17 @@ def _crm_verify(target: Target, tools, cib: str, tmp: str, filename: str) -> Ver
     # rc 0 with "error:" happens (invalid ISO dates): both count as failure.
     ok = (res.rc == 0 or only_unseen) and not any("error:" in line for line in lines)
     return target.verdict("crm_verify", ok, (real or lines) if not ok else [], seconds=res.seconds)
+
+
+def _own_dir(tmp: str, name: str) -> str:
+    """A shadow directory per concurrent call: the tools name their shadow
+    copy after their PID ("shadow.<pid>"), and in a PID namespace (the
+    platform trees, tree.py) every call has the same PID, so calls running at
+    the same time would overwrite each other's copy (measured: crm_simulate
+    exited 105 "no such object", or played another scenario's CIB)."""
+    path = os.path.join(tmp, f"shadow-{name}")
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 _FENCE_NO_META = re.compile(r"stonith:(\S+): (?:got no meta-data|no such resource agent)")
@@ -184,7 +195,7 @@ def _crm_configure_verify(target: Target, tools, cib: str, tmp: str) -> Verdict:
     if tool is None:
         return target.missing("crm configure verify", "crmsh")
     res = tools.run([tool, "-D", "plain", "configure", "verify"],
-              env={"CIB_file": cib, "CIB_shadow_dir": tmp, "TERM": "dumb", "HOME": tmp})
+              env={"CIB_file": cib, "CIB_shadow_dir": _own_dir(tmp, "crmsh"), "TERM": "dumb", "HOME": tmp})
     # crmsh colours output regardless of -D plain and relabels harmless
     # pacemaker warnings as ERROR while exiting 0, so rc decides.
     lines = clean_lines(strip_ansi(res.stdout + res.stderr), _VERIFY_NOISE)
@@ -340,9 +351,16 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
         shutil.copyfile(running, standby_cib)
         if err := step([standby, "-N", pref, "-v", "on"], {"CIB_file": standby_cib}):
             return Simulation(scenarios, [err])
+        # The failure is injected first and simulated from the saved state:
+        # Pacemaker 3.0's `-S --node-fail N --output-as=xml` prints only the
+        # injected state, no transition and no revised status (measured with
+        # 3.0.0); 2.1 gives the same placement either way.
+        failed_cib = os.path.join(tmp, "failed.xml")
+        if err := step([sim, "-x", running, "--node-fail", pref, "-O", failed_cib]):
+            return Simulation(scenarios, [err])
 
         def play(name: str, argv: list[str]) -> Scenario:
-            r = where.run(argv, env=env)
+            r = where.run(argv, env={"CIB_shadow_dir": _own_dir(tmp, name)})
             if r.rc != 0:
                 return Scenario(name, other, {}, [], [f"crm_simulate exited {r.rc}: "
                                                       + "; ".join(clean_lines(r.stderr)[-3:])])
@@ -351,8 +369,7 @@ def simulate(text: str, ctx: ValidationContext) -> Simulation:
 
         with ThreadPoolExecutor(max_workers=3) as pool:
             sb = pool.submit(play, "preferred-standby", [sim, "-x", standby_cib, "-S", "--output-as=xml"])
-            fail = pool.submit(play, "preferred-failed",
-                               [sim, "-x", running, "-S", "--node-fail", pref, "--output-as=xml"])
+            fail = pool.submit(play, "preferred-failed", [sim, "-x", failed_cib, "-S", "--output-as=xml"])
             old = pool.submit(play, "preferred-outdated", [sim, "-x", outdated, "-S", "--output-as=xml"])
             scenarios["preferred-standby"] = sb.result()
             scenarios["preferred-failed"] = fail.result()
