@@ -126,8 +126,25 @@ def test_zabbix_needs_unsupported_db_flag_on_debian12(spec):
     assert "HANodeName" not in text.replace("# HANodeName", "")
     spec.platform = "debian13"
     spec.zabbix.version = "7.0"
-    # MariaDB 11.8 is newer than 7.0's 11.4 too
-    assert "AllowUnsupportedDBVersions=1" in _files(render(spec))["zabbix-server"].text
+    # Zabbix 7.0.22 starts on Debian 13's MariaDB 11.8 as it is (measured in the
+    # trixie tree: tests/validate/test_trixie.py)
+    assert "AllowUnsupportedDBVersions" not in _files(render(spec))["zabbix-server"].text
+
+
+def test_debian13_mariadb_file_has_no_option_11_8_deprecates(spec):
+    assert "innodb_file_per_table   = 1\n" in _files(render(spec))["mariadb"].text
+    spec.platform = "debian13"
+    spec.zabbix.version = "7.0"
+    text = _files(render(spec))["mariadb"].text
+    assert "innodb_file_per_table" not in text
+    assert "collation-server        = utf8mb4_bin\n" in text
+
+
+def test_debian13_cib_claims_pacemaker_3_0s_schema(spec):
+    assert '<cib validate-with="pacemaker-3.9" ' in _files(render(spec))["cib"].text
+    spec.platform = "debian13"
+    spec.zabbix.version = "7.0"
+    assert '<cib validate-with="pacemaker-4.0" ' in _files(render(spec))["cib"].text
 
 
 def test_sizing_tier_sets_values(spec):

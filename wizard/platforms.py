@@ -100,11 +100,14 @@ class Platform:
     # Zabbix LTS versions the OS itself ships (package source "os").
     os_zabbix_versions: tuple[str, ...]
     # Highest CIB schema the OS's Pacemaker validates; never claim newer
-    # (a newer crm_feature_set/schema makes older pacemaker abort).
+    # (a newer crm_feature_set/schema makes older pacemaker abort). Measured
+    # with `cibadmin --empty`: Pacemaker 2.1.5 (12) pacemaker-3.9, Pacemaker
+    # 3.0.0 (13) pacemaker-4.0 (the schema without the syntax 3.0 removed).
     cib_schema: str
     drbd_kernel: str                       # in-tree DRBD module version line
     # MariaDB newer than Zabbix 6.0 knows: Zabbix refuses to start without
-    # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11).
+    # AllowUnsupportedDBVersions=1 (measured: 6.0.14 vs MariaDB 10.11; 7.0.22
+    # accepts 11.8.9, see render.ZABBIX_MAX_MARIADB).
     mariadb_version: str
     codename: str = ""                     # the apt suite of the OS release
     # The watchdog module SBD uses when the node has no /dev/watchdog yet:
@@ -163,7 +166,7 @@ PLATFORMS: dict[str, Platform] = {
     p.id: p
     for p in (
         Platform("debian12", "Debian 12 (bookworm)", ("6.0",), "pacemaker-3.9", "8.4", "10.11", "bookworm"),
-        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-3.10", "8.4", "11.8", "trixie",
+        Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-4.0", "8.4", "11.8", "trixie",
                  # trixie split fence-agents: the old name is a transitional package for
                  # fence-agents-all (every agent, with python3-pandas, boto3, ... : measured
                  # 1.9 GB tree); a node needs only its own agent.

@@ -20,8 +20,11 @@ PACKAGE = "mariadb-server"
 # Always printed on a machine that is not a configured server.
 _NOISE = ("Could not increase number of max_open_files", "Could not open mysql.plugin table")
 # Warnings that mean the server will not use the value we wrote.
+# "was removed" / "is deprecated": MariaDB 11 keeps old options only so old
+# files load ("'innodb-defragment' was removed. It does nothing now"); a
+# generated file must not rely on them.
 _BAD_WARNINGS = ("adjusted to", "wasn't recognized", "unknown variable", "unknown option",
-                 "Unknown suffix", "ignored")
+                 "Unknown suffix", "ignored", "was removed", "is deprecated")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d\s+[\d:]+\s+\d+\s+")
 
 
