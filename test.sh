@@ -40,7 +40,7 @@ fi
 
 # Debian 13's files are checked by trixie's own tools, in a cached root tree
 # (wizard/validators/tree.py): built here once when missing (debootstrap from
-# deb.debian.org, ~10 min), reused while its recipe is unchanged.
+# deb.debian.org, ~2-5 min, ~1 GB), reused while its recipe is unchanged.
 .venv/bin/python -m wizard.validators tree build debian13
 
 set +e

@@ -16,7 +16,10 @@ class Paths:
     zabbix-agent and zabbix-frontend-php 1:6.0.14, mariadb-server 10.11.19,
     sbd 1.5.2, resource-agents 4.12; Debian 13: the same packages at 1:7.0.22,
     11.8.9, 1.5.2 and 4.16): both platforms use the same paths, so the
-    defaults are Debian's. Details: ../shared/notes/packages.md."""
+    defaults are Debian's. Details: ../shared/notes/packages.md. Checked
+    against the installed packages by tests/validate/test_platform_paths.py
+    (Debian 12, the host) and tests/validate/test_trixie.py (Debian 13, the
+    validator tree)."""
     drbd_dir: str = "/etc/drbd.d"
     corosync_conf: str = "/etc/corosync/corosync.conf"
     corosync_log: str = "/var/log/corosync/corosync.log"

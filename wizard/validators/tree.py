@@ -176,7 +176,7 @@ def tools_for(platform_id: str) -> Host | Tree:
     if not image.ready():
         raise TreeMissing(f"the {platform_id} validator tree ({image.dir}) is not built, so the "
                           f"{platform_id} files cannot be checked by {platform_id}'s tools; build it "
-                          f"(root, network to {DEBIAN_MIRROR}, ~10 min): "
+                          f"(root, network to {DEBIAN_MIRROR}; ~2-5 min, about 1 GB): "
                           f"{BUILD_COMMAND.format(platform=platform_id)}")
     return Tree(platform_id, image.rootfs)
 
