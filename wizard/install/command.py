@@ -194,17 +194,26 @@ def _diffs(spec, contexts) -> list[str]:
 
 
 def _check_all(plan, contexts) -> dict[str, str]:
-    out = {}
-    for step in plan.steps:
-        if step.check is None:
-            out[step.key] = "verify" if step.apply is None else "todo"
-            continue
-        ctx = contexts[step.node]
-        try:
-            out[step.key] = "done" if step.check(ctx) else "todo"
-        except Exception:
-            out[step.key] = "todo"
-    return out
+    """Every step's read-only check; each node's in a thread of its own (the install runs the
+    nodes side by side too), so a slow node does not double the wait."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def node_checks(node: str) -> dict[str, str]:
+        out = {}
+        for step in (s for s in plan.steps if s.node == node):
+            if step.check is None:
+                out[step.key] = "verify" if step.apply is None else "todo"
+                continue
+            try:
+                out[step.key] = "done" if step.check(contexts[node]) else "todo"
+            except Exception:
+                out[step.key] = "todo"
+        return out
+
+    nodes = list(dict.fromkeys(step.node for step in plan.steps))
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        found = dict(zip(nodes, pool.map(node_checks, nodes)))
+    return {step.key: found[step.node][step.key] for step in plan.steps}
 
 
 # -- install ---------------------------------------------------------------------
