@@ -40,8 +40,9 @@ CLOCK_WARN = 1.0
 CLOCK_ERROR = 5.0
 
 # Stack packages whose versions must match on both nodes (pcs does the same check).
+# fence-agents-ipmilan / -sbd: Debian 13 splits fence-agents (wizard/platforms.py).
 STRICT_PACKAGES = ("drbd-utils", "corosync", "pacemaker", "resource-agents", "fence-agents",
-                   "mariadb-server", "zabbix-server-mysql")
+                   "fence-agents-ipmilan", "fence-agents-sbd", "mariadb-server", "zabbix-server-mysql")
 
 
 @dataclass(frozen=True)

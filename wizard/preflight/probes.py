@@ -195,7 +195,7 @@ def parse_neigh(node: str, text: str) -> list[AddressUse]:
 
 def parse_fence(node: str, rc: int, stdout: str, stderr: str) -> ReachResult:
     if stdout.strip() == "MISSING":
-        return ReachResult(node, node, None, "fence_ipmilan is not installed yet (package fence-agents)")
+        return ReachResult(node, node, None, "fence_ipmilan is not installed yet (package fence-agents; on Debian 13 fence-agents-ipmilan)")
     if rc == 0:
         return ReachResult(node, node, True, stdout.strip())
     last = (stderr.strip().splitlines() or stdout.strip().splitlines() or ["no output"])[-1]

@@ -23,7 +23,7 @@ Severity = Literal["error", "warning", "info"]
 # Stack packages whose versions must match on both nodes; a drift elsewhere
 # (php, curl) is reported too, but these are the ones that break a failover.
 STRICT_PACKAGES = ("drbd-utils", "corosync", "pacemaker", "pacemaker-cli-utils", "resource-agents", "fence-agents",
-                   "sbd", "mariadb-server", "zabbix-server-mysql", "zabbix-frontend-php")
+                   "fence-agents-ipmilan", "fence-agents-sbd", "sbd", "mariadb-server", "zabbix-server-mysql", "zabbix-frontend-php")
 # Roles in which a resource instance is running.
 RUNNING_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
 
