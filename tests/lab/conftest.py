@@ -142,7 +142,12 @@ class _LabManager:
         from wizard.lab import lab
 
         if self.current is not None:
-            lab.down(log=lambda _msg: None)
+            if os.environ.get("ZHA_KEEP_LAB") == "1":
+                # For a person looking at what a run left (e.g. a drill by hand after the e2e):
+                # the lab stays up; `python -m wizard lab down` takes it down.
+                print("[lab] left up (ZHA_KEEP_LAB=1): python -m wizard lab down takes it down")
+            else:
+                lab.down(log=lambda _msg: None)
             self.current = None
             for what, secs in self.timings:
                 print(f"[lab timing] {what}: {secs:.1f} s")
