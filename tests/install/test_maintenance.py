@@ -84,15 +84,22 @@ def test_an_administrators_own_maintenance_mode_is_left_alone(spec, secrets, liv
     assert cluster.cluster_status(ctx).maintenance_mode is True
 
 
-def _node(name, *, pacemaker_active=True, cluster_name="zabbix-ha-cluster", sbd_active=True):
-    def is_active(argv, _stdin):
+def _node(name, *, pacemaker_active=True, cluster_name="zabbix-ha-cluster", sbd="absent"):
+    """systemctl's answers on a node; sbd: "absent" (not installed), "disabled", "active" (enabled and running)."""
+    def state(unit, which):
+        if unit != "sbd.service":
+            return "enabled" if which == "is-enabled" else "active"
+        if which == "is-enabled":
+            return {"absent": "", "disabled": "disabled", "active": "enabled"}[sbd]
+        return "active" if sbd == "active" else "inactive"
+
+    def answer(argv, _stdin):
         units = [a for a in argv[2:] if not a.startswith("-")]
-        return 0 if all(sbd_active or u != "sbd.service" for u in units) else 3, "\n".join(
-            "inactive" if (u == "sbd.service" and not sbd_active) else "active" for u in units), ""
+        lines = [state(u, argv[1]) for u in units]
+        return (0 if all(x in ("enabled", "active") for x in lines) else 3), "\n".join(x for x in lines if x), ""
     return RecordingExecutor(name, [
         (r"^systemctl is-active --quiet pacemaker.service", (0 if pacemaker_active else 3, "", "")),
-        (r"^systemctl is-active -- ", is_active),
-        (r"^systemctl is-enabled", lambda argv, _s: (0, "\n".join("enabled" for _ in argv[3:]), "")),
+        (r"^systemctl is-(active|enabled) -- ", answer),
         (r"^corosync-cmapctl -g totem.cluster_name", (0, f"totem.cluster_name (str) = {cluster_name}\n", "")),
     ])
 
@@ -111,8 +118,31 @@ def test_a_hold_is_needed_only_where_pacemaker_runs_our_cluster_and_the_stack_mu
 
     name = spec.name
     assert not needed(cluster_name=name)                                   # running as it should: no restart
-    assert needed(fencing="sbd", sbd_active=False, cluster_name=name)      # sbd newly chosen: restart held
+    assert not needed(cluster_name=name, sbd="disabled")
+    assert needed(fencing="sbd", sbd="disabled", cluster_name=name)        # sbd newly chosen: restart held
+    assert not needed(fencing="sbd", sbd="active", cluster_name=name)
     assert needed(authkey_changed=True, cluster_name=name)                 # a new authkey: restart held
+    # IPMI fencing, but Debian's sbd package started with corosync (lab run 5: it reset a busy node1):
+    # only a stack restart stops it, held like the others.
+    assert needed(cluster_name=name, sbd="active")
     # Nothing of ours runs resources: a fresh install, Debian's own one-node cluster, a stopped pacemaker.
-    assert not needed(fencing="sbd", sbd_active=False, cluster_name="debian")
-    assert not needed(fencing="sbd", sbd_active=False, cluster_name=name, pacemaker_active=False)
+    assert not needed(fencing="sbd", sbd="disabled", cluster_name="debian")
+    assert not needed(fencing="sbd", sbd="disabled", cluster_name=name, pacemaker_active=False)
+
+
+def test_a_stray_sbd_is_disabled_before_corosync_starts_it(spec, secrets):
+    # Fresh install, IPMI fencing, Debian's sbd package installed and enabled: corosync would start it.
+    first = spec.hostnames[0]
+    spec.fencing.method = "ipmi"
+    ex = _node(first, pacemaker_active=False, cluster_name="", sbd="active")
+    ex.answers.insert(0, (r"^systemctl is-active corosync.service", (3, "inactive\n", "")))
+    ctx = Context(spec, secrets, first, {first: ex, spec.hostnames[1]: ex}, {}, Shared())
+    assert not cluster._stack_running(ctx)
+    cluster._start_stack(ctx)
+    calls = [" ".join(argv) for argv, _ in ex.calls]
+    disable = calls.index("systemctl disable -- sbd.service")
+    assert disable < calls.index("systemctl start corosync.service")
+    spec.fencing.method = "sbd"                 # chosen: it stays
+    ex.calls.clear()
+    cluster._start_stack(ctx)
+    assert "systemctl disable -- sbd.service" not in [" ".join(a) for a, _ in ex.calls]

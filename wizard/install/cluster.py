@@ -89,10 +89,23 @@ def _stack_units(ctx: Context) -> list[str]:
     return ([s.sbd] + units) if ctx.spec.fencing.method == "sbd" else units
 
 
+def _stray_sbd(ctx: Context) -> bool:
+    """sbd enabled or running where the answers do not use it. Debian's sbd package is enabled on
+    install and corosync then starts it: with a watchdog and no disk it resets a node that is busy for
+    a few seconds (lab run 5: node1 reset by sbd mid-switchover, IPMI fencing)."""
+    if ctx.spec.fencing.method == "sbd":
+        return False
+    sbd = ctx.profile.services.sbd
+    states = _unit_states(ctx, sbd)
+    return states[0] == "enabled" or states[-1] == "active"
+
+
 def _stack_running(ctx: Context) -> bool:
     units = _stack_units(ctx)
     states = _unit_states(ctx, *units)
     if states != ["enabled"] * len(units) + ["active"] * len(units):
+        return False
+    if _stray_sbd(ctx):
         return False
     # A changed corosync.conf does not restart a running cluster of ours:
     # cluster.reload gives it to corosync live.
@@ -112,7 +125,12 @@ def _restart_pending(ctx: Context) -> bool:
     s = ctx.profile.services
     if not ctx.ok(["systemctl", "is-active", "--quiet", s.pacemaker]) or not _running_our_cluster(ctx):
         return False
-    return bool(ctx.shared.runtime.get("authkey_changed")) or not _all_active(ctx)
+    return bool(ctx.shared.runtime.get("authkey_changed")) or not _all_active(ctx) or _sbd_active(ctx)
+
+
+def _sbd_active(ctx: Context) -> bool:
+    """sbd runs where the answers do not use it: only a stack restart stops it (RefuseManualStop)."""
+    return ctx.spec.fencing.method != "sbd" and _unit_states(ctx, ctx.profile.services.sbd)[-1] == "active"
 
 
 def _answering(ctx: Context) -> tuple[Context, ClusterView] | None:
@@ -191,6 +209,9 @@ def _start_stack(ctx: Context) -> str:
     s = ctx.profile.services
     units = _stack_units(ctx)
     ctx.run(["systemctl", "enable", "--", *units], timeout=SYSTEMCTL_TIMEOUT)
+    if ctx.spec.fencing.method != "sbd" and _unit_states(ctx, s.sbd)[0] == "enabled":
+        ctx.run(["systemctl", "disable", "--", s.sbd], timeout=SYSTEMCTL_TIMEOUT)
+        ctx.say(f"{s.sbd} disabled: the fencing chosen is {ctx.spec.fencing.method}, and corosync would start it")
     active = ctx.run(["systemctl", "is-active", s.corosync], check=False).stdout.strip() == "active"
     running = _running_cluster_name(ctx) if active else ""
     if active and running != ctx.spec.name:
@@ -202,7 +223,7 @@ def _start_stack(ctx: Context) -> str:
             # into ours. (Preflight refuses any other existing cluster.)
             ctx.sh('rm -f /var/lib/pacemaker/cib/cib*')
             restarted += " (the package's default cluster and its CIB removed)"
-    elif active and not ctx.shared.runtime.get("authkey_changed") and _all_active(ctx):
+    elif active and not ctx.shared.runtime.get("authkey_changed") and _all_active(ctx) and not _sbd_active(ctx):
         return "it was running; now also enabled at boot"     # only the boot start was missing: no restart
     elif active:
         ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=SYSTEMCTL_TIMEOUT)
