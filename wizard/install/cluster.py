@@ -89,15 +89,15 @@ def _stack_units(ctx: Context) -> list[str]:
     return ([s.sbd] + units) if ctx.spec.fencing.method == "sbd" else units
 
 
-def _stray_sbd(ctx: Context) -> bool:
-    """sbd enabled or running where the answers do not use it. Debian's sbd package is enabled on
-    install and corosync then starts it: with a watchdog and no disk it resets a node that is busy for
-    a few seconds (lab run 5: node1 reset by sbd mid-switchover, IPMI fencing)."""
+def _stray_sbd(ctx: Context) -> tuple[bool, bool]:
+    """(enabled, running) of sbd where the answers do not use it; (False, False) where they do.
+    Debian's sbd package is enabled on install and corosync then starts it: with a watchdog and no
+    disk it resets a node that is busy for a few seconds (lab run 5: node1 reset by sbd mid-switchover,
+    IPMI fencing). Only a stack restart stops a running one (RefuseManualStop)."""
     if ctx.spec.fencing.method == "sbd":
-        return False
-    sbd = ctx.profile.services.sbd
-    states = _unit_states(ctx, sbd)
-    return states[0] == "enabled" or states[-1] == "active"
+        return False, False
+    states = _unit_states(ctx, ctx.profile.services.sbd)
+    return states[0] == "enabled", states[-1] == "active"
 
 
 def _stack_running(ctx: Context) -> bool:
@@ -105,7 +105,7 @@ def _stack_running(ctx: Context) -> bool:
     states = _unit_states(ctx, *units)
     if states != ["enabled"] * len(units) + ["active"] * len(units):
         return False
-    if _stray_sbd(ctx):
+    if any(_stray_sbd(ctx)):
         return False
     # A changed corosync.conf does not restart a running cluster of ours:
     # cluster.reload gives it to corosync live.
@@ -121,16 +121,11 @@ def _all_active(ctx: Context) -> bool:
 
 def _restart_pending(ctx: Context) -> bool:
     """Pacemaker runs our cluster here (resources may run under it), but the stack must
-    restart: sbd newly needed, or a new authkey."""
+    restart: sbd newly needed, sbd running where it is not used, or a new authkey."""
     s = ctx.profile.services
     if not ctx.ok(["systemctl", "is-active", "--quiet", s.pacemaker]) or not _running_our_cluster(ctx):
         return False
-    return bool(ctx.shared.runtime.get("authkey_changed")) or not _all_active(ctx) or _sbd_active(ctx)
-
-
-def _sbd_active(ctx: Context) -> bool:
-    """sbd runs where the answers do not use it: only a stack restart stops it (RefuseManualStop)."""
-    return ctx.spec.fencing.method != "sbd" and _unit_states(ctx, ctx.profile.services.sbd)[-1] == "active"
+    return bool(ctx.shared.runtime.get("authkey_changed")) or not _all_active(ctx) or _stray_sbd(ctx)[1]
 
 
 def _answering(ctx: Context) -> tuple[Context, ClusterView] | None:
@@ -209,7 +204,8 @@ def _start_stack(ctx: Context) -> str:
     s = ctx.profile.services
     units = _stack_units(ctx)
     ctx.run(["systemctl", "enable", "--", *units], timeout=SYSTEMCTL_TIMEOUT)
-    if ctx.spec.fencing.method != "sbd" and _unit_states(ctx, s.sbd)[0] == "enabled":
+    stray_enabled, stray_running = _stray_sbd(ctx)
+    if stray_enabled:
         ctx.run(["systemctl", "disable", "--", s.sbd], timeout=SYSTEMCTL_TIMEOUT)
         ctx.say(f"{s.sbd} disabled: the fencing chosen is {ctx.spec.fencing.method}, and corosync would start it")
     active = ctx.run(["systemctl", "is-active", s.corosync], check=False).stdout.strip() == "active"
@@ -223,7 +219,7 @@ def _start_stack(ctx: Context) -> str:
             # into ours. (Preflight refuses any other existing cluster.)
             ctx.sh('rm -f /var/lib/pacemaker/cib/cib*')
             restarted += " (the package's default cluster and its CIB removed)"
-    elif active and not ctx.shared.runtime.get("authkey_changed") and _all_active(ctx) and not _sbd_active(ctx):
+    elif active and not ctx.shared.runtime.get("authkey_changed") and _all_active(ctx) and not stray_running:
         return "it was running; now also enabled at boot"     # only the boot start was missing: no restart
     elif active:
         ctx.run(["systemctl", "stop", s.pacemaker, s.corosync], timeout=SYSTEMCTL_TIMEOUT)
