@@ -440,12 +440,13 @@ def pacemaker_vouches(executor, fenced: str, dev, password: str) -> str:
 def judge_pacemaker_fence(fenced: str, dev, out: str) -> str:
     import xml.etree.ElementTree as ET
 
+    from wizard.preflight.parse import split_sections
     from wizard.render import fence_device_id
     from wizard.status.parse import ParseError, parse_crm_mon
 
     if "SAME-PASSWORD" not in out.split("@@@", 1)[0]:
         return ""
-    parts = dict(p.split("\n", 1) for p in out.split("@@@ ")[1:] if "\n" in p)
+    parts = split_sections(out)
     rid = fence_device_id(fenced)
     try:
         view = parse_crm_mon(parts.get("crm_mon", ""))
