@@ -181,10 +181,11 @@ def plan_text(spec, secrets=None, executors=None, diff: bool = False) -> str:
 
 
 def _diffs(spec, contexts) -> list[str]:
-    from wizard.install.diff import changed_files, cib_diff, effects, file_diffs
+    from wizard.install.diff import cib_diff, effects, file_diffs
+    from wizard.install.files import differing
 
     out: list[str] = []
-    changed = {node: changed_files(contexts[node]) for node in spec.hostnames}    # asked once per node
+    changed = {node: differing(contexts[node]) for node in spec.hostnames}    # asked once per node
     for node in spec.hostnames:
         out += file_diffs(contexts[node], changed[node])
     out += cib_diff(contexts[spec.hostnames[0]])

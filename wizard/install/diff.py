@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import xml.etree.ElementTree as ET
 
-from wizard.install.files import out_of_date
+from wizard.install.files import differing
 from wizard.install.step import Context
 
 _STAT = 'for f; do if [ -f "$f" ]; then stat -c "%a %U %G" -- "$f"; else echo missing; fi; done'
@@ -25,14 +25,9 @@ def _pretty(el: ET.Element) -> list[str]:
     return ET.tostring(copy, encoding="unicode").splitlines(keepends=True)
 
 
-def changed_files(ctx: Context) -> list:
-    """This node's rendered files that differ from what is on it (content, mode or owner)."""
-    return out_of_date(ctx, list(ctx.tree[ctx.node].values()))
-
-
 def file_diffs(ctx: Context, changed: list | None = None) -> list[str]:
     """Diff lines for every rendered file of this node that differs (content, mode or owner)."""
-    changed = changed_files(ctx) if changed is None else changed
+    changed = differing(ctx) if changed is None else changed
     if not changed:
         return []
     states = ctx.sh(_STAT, *[f.path for f in changed], timeout=60).stdout.splitlines()
@@ -108,7 +103,7 @@ def transition(ctx: Context) -> list[str] | None:
 
 
 def effects(contexts: dict[str, Context], nodes: list[str], changed: dict[str, list] | None = None) -> list[str]:
-    """Per changed file (CHANGED: per node, as changed_files found them), what happens to the running
+    """Per changed file (CHANGED: per node, as files.differing found them), what happens to the running
     services; then what Pacemaker would do."""
     from wizard.install.corosync_live import fixed, stale
 
@@ -116,7 +111,7 @@ def effects(contexts: dict[str, Context], nodes: list[str], changed: dict[str, l
     blocked: list[str] | None = None
     for node in nodes:
         ctx = contexts[node]
-        for rendered in (changed[node] if changed is not None else changed_files(ctx)):
+        for rendered in (changed[node] if changed is not None else differing(ctx)):
             effect = _FILE_EFFECTS.get(rendered.kind, "nothing restarts")
             if rendered.kind == "sbd" and not ctx.ok(["systemctl", "is-active", "--quiet",
                                                       ctx.profile.services.sbd]):

@@ -35,7 +35,8 @@ def out_of_date(ctx: Context, files: list) -> list:
     return out
 
 
-def _differing(ctx: Context) -> list:
+def differing(ctx: Context) -> list:
+    """This node's rendered files that differ from what is on it (content, mode or owner)."""
     return out_of_date(ctx, list(ctx.tree[ctx.node].values()))
 
 
@@ -52,14 +53,14 @@ def _differing_dirs(ctx: Context) -> list:
 
 
 def _in_place(ctx: Context) -> bool:
-    return not _differing(ctx) and not _differing_dirs(ctx)
+    return not differing(ctx) and not _differing_dirs(ctx)
 
 
 def _write(ctx: Context) -> str:
     made = _differing_dirs(ctx)
     for d in made:
         ctx.run(["install", "-d", "-m", f"{d.mode:o}", "-o", d.owner, "-g", d.group, "--", d.path])
-    changed = _differing(ctx)
+    changed = differing(ctx)
     dirs = sorted({f.path.rsplit("/", 1)[0] for f in changed})
     if dirs:
         ctx.run(["mkdir", "-p", "--", *dirs])
