@@ -176,3 +176,16 @@ def test_prober_samples_each_probe_until_stopped_and_survives_a_probe_bug():
     n = len(tl.samples)
     time.sleep(0.2)
     assert len(tl.samples) == n          # stopped means stopped
+
+
+def test_a_slow_answer_spaces_the_next_probe_by_as_long_as_it_took():
+    def slow():
+        time.sleep(0.2)
+        return True, ""
+    p = Prober({"slow": slow}, interval=0.01, limit=5).start()
+    time.sleep(1.3)
+    starts = [s.t for s in p.stop()["slow"].samples]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    # Each probe took 0.2 s, so the next one began at least 0.2 s after it ended: 0.4 s apart,
+    # where the 0.01 s interval alone would have sent them back to back (0.2 s apart).
+    assert len(gaps) >= 2 and min(gaps) >= 0.38, gaps

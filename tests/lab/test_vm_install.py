@@ -231,7 +231,8 @@ class FrontendProbe:
             except OSError:
                 ok = False
             self.samples.append((t, ok))
-            self._stop.wait(max(0.0, 1 - (time.monotonic() - t)))
+            took = time.monotonic() - t
+            self._stop.wait(max(1 - took, took))     # as the drill's probes: never busy more than half the time
 
     def __enter__(self) -> "FrontendProbe":
         self._thread.start()

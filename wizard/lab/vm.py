@@ -31,6 +31,10 @@ QEMU = "qemu-system-x86_64"
 # itself, so -m adds that much (MemTotal measured by tests/lab/test_vm_smoke.py).
 GUEST_KERNEL_RESERVE_MIB = 256
 MEMORY_MB = TIERS["small"].min_memory_mib + GUEST_KERNEL_RESERVE_MIB
+# What preflight asks of a node (cpus-low below 2). Under TCG each vCPU is a host thread: with one,
+# the busy active node could never use the core its idle peer leaves free, and one busy process
+# (the Zabbix server's first start, PHP) starved Pacemaker's monitors into timeouts (lab run 6).
+CPUS = 2
 DATA_DISK_SIZE = "512M"
 META_DISK_SIZE = "136M"      # indexed meta-disk: 128 MiB per index, plus room
 KVM_PROBE_SECONDS = 15
@@ -113,7 +117,7 @@ def qemu_argv(image: Image, layout: Layout, node: str, accel: str, bmc_port: int
     f = VmFiles(node)
     machine_id = hashlib.sha256(f"zha-lab {layout.block} {node}".encode()).hexdigest()[:32]
     argv = [QEMU, "-name", f"zha-{node}", "-nodefaults", "-no-user-config", "-display", "none",
-            "-machine", "q35", "-m", str(MEMORY_MB), "-smp", "1"]
+            "-machine", "q35", "-m", str(MEMORY_MB), "-smp", str(CPUS)]
     if accel == "kvm":
         argv += ["-accel", "kvm", "-cpu", "host"]
     else:
