@@ -338,6 +338,25 @@ def test_rerun_takes_the_clusters_own_drbd_disks_as_in_use_by_it_not_as_disks_to
         ("disk-in-cluster", N1), ("disk-in-cluster", N2), ("meta-disk-in-cluster", N1), ("meta-disk-in-cluster", N2)}
 
 
+def test_a_rerun_whose_node_state_went_unread_still_knows_its_own_mounted_drbd():
+    """Lab run 6: node1's state script timed out under load, so its drbd.d was unknown, and the
+    no-op rerun was refused: "/dev/vdb on node1 is in use: /dev/drbd0 on /srv/zabbix-ha"."""
+    from wizard.preflight.parse import BlockDevice
+
+    w = World()
+    drbd0 = BlockDevice("drbd0", "/dev/drbd0", 512 * MiB, "disk", "ext4", ("/srv/zabbix-ha",), "vdb")
+    w.node(N1, block_devices=[*w.facts[N1].block_devices, drbd0])
+    for which in ("/dev/vdb", "/dev/vdc"):
+        w.device(N1, which, children=("drbd0",))
+    w.state(N2, zabbix_ha_spec=True, drbd_resources=("r0",))      # node1's state: not read
+    found = w.run()
+    assert not [f for f in found if f.severity == "error"], found
+    assert {f.code for f in found if f.node == N1} >= {"disk-in-cluster", "meta-disk-in-cluster"}
+    # Another minor mounted on the disk is no proof: still refused.
+    w.spec.storage.minor = 1
+    assert {"disk-mounted", "meta-disk-mounted"} <= {f.code for f in w.run() if f.severity == "error"}
+
+
 def test_a_rerun_still_guards_a_disk_that_is_not_this_clusters():
     w = World()
     w.device(N1, "/dev/vdb", fstype="xfs")

@@ -323,10 +323,15 @@ def _disk_checks(ctx: Context, name: str, f: NodeFacts, path: str, role: str, co
         yield _f(f"{code}-missing", "error", name, f"the {role} {path} does not exist on {name}",
                  f"check `lsblk` on {name} and correct storage.nodes in the answers", device=path)
         return
-    if ctx.rerun and ctx.spec.storage.resource in f.state.drbd_resources:
+    ours = f"/dev/drbd{ctx.spec.storage.minor}"
+    if ctx.rerun and (ctx.spec.storage.resource in f.state.drbd_resources
+                      or any(d.path == ours for d in f.descendants(dev))):
         # Our earlier run made this the backing device of our DRBD resource:
         # its signature, its drbd holder and the mounted filesystem on top of
-        # that holder are the cluster's data, not something to wipe.
+        # that holder are the cluster's data, not something to wipe. The
+        # device tree says so too when the node's state script did not answer
+        # (lab run 6: it timed out on a busy node, and the rerun was refused
+        # for "/dev/vdb is in use: /dev/drbd0 on /srv/zabbix-ha").
         yield _f(f"{code}-in-cluster", "info", name,
                  f"the {role} {path} on {name} belongs to DRBD resource {ctx.spec.storage.resource} of this cluster",
                  "nothing to do: a rerun never writes to it", device=path)
