@@ -65,6 +65,21 @@ def test_a_rerun_takes_the_clusters_own_vip_for_its_own_but_probes_a_new_extra_v
     assert ("address-in-use", N2, EXTRA) in _codes(w.run())
 
 
+def test_a_rerun_takes_the_applied_answers_addresses_for_its_own_while_they_move():
+    """Lab run 6: mid-switchover neither node carried the source address when the facts were read,
+    then node2 answered ARP for it: the cluster's own address, not a stranger's."""
+    from wizard.answers import dump_answers
+
+    w = _world()
+    w.spec.services.source_address = "192.168.10.20"
+    applied = dump_answers(replace(w.spec, services=replace(w.spec.services, extra_vips=[])))
+    for node in (N1, N2):
+        w.state(node, zabbix_ha_spec=True, zabbix_ha_name=w.spec.name, zabbix_ha_answers=applied)
+    w.probes.addresses = [AddressUse("192.168.10.20", N1, False, True), AddressUse(EXTRA, N1, False, True)]
+    # The source address was applied before: the cluster's own. The extra VIP is new: a stranger has it.
+    assert [(c, a) for c, _, a in _codes(w.run()) if c == "address-in-use"] == [("address-in-use", EXTRA)]
+
+
 def test_a_rerun_without_both_nodes_facts_does_not_guess():
     w = _world()
     _rerun_with_cluster_on_node1(w)

@@ -594,23 +594,33 @@ def _memory(ctx: Context):
 # ---------------------------------------------------------------------------
 # what is already there
 
-def _fixed_changes(spec, name: str, applied_text: str, said: set):
-    """Answers changing what the running cluster cannot change in place, against the applied
-    answers read from the node (so a rerun from another machine is refused like one on a node)."""
+def _applied_answers(name: str, applied_text: str):
+    """(the answers the node keeps as applied, or None; why they cannot be read, or "")."""
     import yaml
 
     from wizard.answers import AnswersError, parse_answers
-    from wizard.rerun import fixed_changes
 
     if not applied_text.strip():
-        return
+        return None, ""
     try:
         data = yaml.safe_load(applied_text)
-        applied = parse_answers(data if isinstance(data, dict) else {}, f"{name}:/etc/zabbix-ha/cluster.yaml")
+        return parse_answers(data if isinstance(data, dict) else {}, f"{name}:/etc/zabbix-ha/cluster.yaml"), ""
     except (yaml.YAMLError, AnswersError) as exc:
+        return None, str(exc)[:200]
+
+
+def _fixed_changes(spec, name: str, applied_text: str, said: set):
+    """Answers changing what the running cluster cannot change in place, against the applied
+    answers read from the node (so a rerun from another machine is refused like one on a node)."""
+    from wizard.rerun import fixed_changes
+
+    applied, why = _applied_answers(name, applied_text)
+    if why:
         yield _f("applied-answers-unreadable", "warning", name,
-                 f"{name}'s applied answers (/etc/zabbix-ha/cluster.yaml) cannot be read: {str(exc)[:200]}",
+                 f"{name}'s applied answers (/etc/zabbix-ha/cluster.yaml) cannot be read: {why}",
                  "copy the file from the other node (both keep the same) so a rerun can be compared with it")
+        return
+    if applied is None:
         return
     if applied.name != spec.name:
         return                              # another cluster: other-zabbix-ha-cluster says so
@@ -720,11 +730,16 @@ def _address_use(ctx: Context):
         return
     own = {a for link in ctx.spec.links for a in link.addresses} | {n.address for n in ctx.spec.nodes}
     if ctx.rerun:
-        # The running cluster answers on its own addresses: only one no node carries yet (an
-        # added extra VIP, a changed VIP) is new. Without both nodes' facts that cannot be told.
+        # The running cluster answers on its own addresses: only one no node carries yet and the
+        # applied answers never had (an added extra VIP, a changed VIP) is new. The applied answers
+        # count too because an address may be moving between the nodes while the facts are read.
         if ctx.both is None:
             return
         own |= {a for _, _, f in ctx.pairs() for a in ctx.spec.services.floating_addresses if f.interface_with(a)}
+        for _, name, f in ctx.pairs():
+            applied, _ = _applied_answers(name, f.state.zabbix_ha_answers)
+            if applied is not None and applied.name == ctx.spec.name:
+                own |= set(applied.services.floating_addresses)
     seen = set()
     for use in ctx.probes.addresses:
         if use.in_use and use.address not in own and use.address not in seen:
