@@ -69,8 +69,9 @@ def packages_preinstalled(lab, node: str) -> None:
     at the versions the lab's mirror serves; the build's policy-rc.d and
     mirror mount gone; units enabled the way Debian ships them."""
     from wizard.lab import repo
+    from wizard.platforms import platform
 
-    packages = repo.stack()
+    packages = repo.stack(platform(lab.platform))
     out = lab.ssh(node, ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", *packages]).stdout
     installed = {line.split()[0] for line in out.splitlines() if line.split()[1:2] == ["ii"]}
     assert set(packages) <= installed, set(packages) - installed

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from wizard.lab.network import Layout
-from wizard.lab.paths import NODES
+from wizard.lab.paths import DEFAULT_PLATFORM, NODES
 
 # marker -> (flavour, preinstalled)
 FLAVOUR_MARKERS = {"lab_vm": ("vm", False), "lab_container": ("container", False),
@@ -33,6 +33,14 @@ class LabHandle:
     layout: Layout
     repo_url: str
     preinstalled: bool = False
+    platform: str = DEFAULT_PLATFORM
+
+    @property
+    def suite(self) -> str:
+        """The nodes' apt suite (bookworm, trixie): the mirror's dists/ name."""
+        from wizard.platforms import platform
+
+        return platform(self.platform).codename
 
     def address(self, node: str, net: str = "mgmt") -> str:
         return self.layout.node_address(net, node)
@@ -85,7 +93,7 @@ class LabHandle:
         """Point the node's apt at the lab's local mirror (what the installer does)."""
         from wizard.lab.repo import apt_source_line
 
-        self.ssh(node, f"printf '%s' '{apt_source_line(self.repo_url).strip()}' > /etc/apt/sources.list"
+        self.ssh(node, f"printf '%s' '{apt_source_line(self.repo_url, self.suite).strip()}' > /etc/apt/sources.list"
                        " && apt-get update -q", timeout=120)
 
     def apt_install(self, node: str, *packages: str, timeout: float = 600) -> None:
@@ -112,7 +120,7 @@ class _LabManager:
             started = time.monotonic()
             lab.down(log=lambda _msg: None)
             st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"), preinstalled=preinstalled)
-            self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url, preinstalled)
+            self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url, preinstalled, st.platform)
             self.timings.append((f"lab up ({flavour}{', preinstalled' if preinstalled else ''})",
                                  time.monotonic() - started))
         elif self.modules_served:

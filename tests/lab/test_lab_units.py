@@ -63,24 +63,28 @@ def test_seed_script_applies_the_root_password_and_removes_it():
     assert SEED_SCRIPT.index("chpasswd") > SEED_SCRIPT.index("\nfi\n")
 
 
-def test_mirror_holds_the_platform_table_list():
+@pytest.mark.parametrize("platform_id", ["debian12", "debian13"])
+def test_mirror_holds_the_platform_table_list(platform_id):
     from wizard.lab import repo
     from wizard.platforms import platform
 
-    assert set(platform("debian12").all_packages()) <= set(repo.stack())
-    assert set(repo.stack()) - set(platform("debian12").all_packages()) == set(repo.LAB_ONLY)
+    plat = platform(platform_id)
+    assert set(plat.all_packages()) <= set(repo.stack(plat))
+    assert set(repo.stack(plat)) - set(plat.all_packages()) == set(repo.LAB_ONLY)
 
 
 def test_repo_and_preinstalled_keys_follow_the_package_list(monkeypatch, tmp_path):
     from wizard.lab import repo
     from wizard.lab.image import Image, preinstalled_hash
+    from wizard.platforms import platform
 
+    plat = platform("debian12")
     base = Image(tmp_path / "base-1234")
-    before = (repo.repo_hash(base), preinstalled_hash(base, repo.stack()))
+    before = (repo.repo_hash(plat, base), preinstalled_hash(base, repo.stack(plat)))
     monkeypatch.setattr(repo, "LAB_ONLY", ("hello",))
-    after = (repo.repo_hash(base), preinstalled_hash(base, repo.stack()))
+    after = (repo.repo_hash(plat, base), preinstalled_hash(base, repo.stack(plat)))
     assert before[0] != after[0] and before[1] != after[1]
-    assert preinstalled_hash(Image(tmp_path / "base-5678"), repo.stack()) != after[1]
+    assert preinstalled_hash(Image(tmp_path / "base-5678"), repo.stack(plat)) != after[1]
 
 
 def test_vm_memory_is_the_smallest_tier_plus_what_the_guest_kernel_keeps():

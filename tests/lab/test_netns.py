@@ -81,7 +81,7 @@ def test_main_namespace_untouched_by_the_lab(_lab_manager):
         for node in NODES:
             out = zabbix_ha("lab", "ssh", node, "--", "hostname")
             assert out.returncode == 0 and out.stdout.strip() == node, out.stderr
-        status, body = handle.http_get(f"{handle.repo_url}/dists/bookworm/Release")
+        status, body = handle.http_get(f"{handle.repo_url}/dists/{handle.suite}/Release")
         assert status == 200 and b"zabbix-ha lab" in body
     finally:
         lab.down(log=lambda _msg: None)

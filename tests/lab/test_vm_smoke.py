@@ -66,7 +66,7 @@ def test_mirror_is_served_on_the_lab_address_only(lab):
     port = int(lab.repo_url.split(":")[2].split("/")[0])
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    lab.ssh("node1", ["curl", "-fsS", "-o", "/dev/null", f"{lab.repo_url}/dists/bookworm/Release"], timeout=30)
+    lab.ssh("node1", ["curl", "-fsS", "-o", "/dev/null", f"{lab.repo_url}/dists/{lab.suite}/Release"], timeout=30)
 
 
 def test_drbd_module_loads_and_a_resource_connects(lab):

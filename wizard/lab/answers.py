@@ -25,6 +25,7 @@ def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None,
     (or, with fencing_method="sbd", SBD on the shared disk); containers: none.
     disks: node -> (data, meta) as the node names them (VMs: vdb/vdc; containers:
     their loop devices)."""
+    from wizard.platforms import platform
     from wizard.spec import (NO_FENCING_ACKNOWLEDGEMENT, ClusterSpec, Fencing, IpmiDevice, Link, Node,
                              NodeDisks, ServiceAddresses, Storage, Zabbix)
 
@@ -47,10 +48,11 @@ def build_spec(st: LabState, layout: Layout, fencing_method: str | None = None,
                         meta_disk_mode="indexed", replication_link=1),
         services=ServiceAddresses(vip=layout.vip, vip_prefix=layout.subnet("mgmt").prefixlen,
                                   vip_nics=["eth0", "eth0"], source_address=layout.source_address),
-        zabbix=Zabbix(version="6.0", package_source="mirror", mirror_url=st.repo_url,
-                      server_name="zabbix.lab.invalid", timezone="UTC"),
+        # The lab's mirror holds the OS's own archive: the Zabbix that OS ships.
+        zabbix=Zabbix(version=platform(st.platform).os_zabbix_versions[0], package_source="mirror",
+                      mirror_url=st.repo_url, server_name="zabbix.lab.invalid", timezone="UTC"),
         fencing=fencing,
-        platform="debian12",
+        platform=st.platform,
     )
 
 

@@ -14,6 +14,9 @@ FAULTS = ("link-down", "link-up", "cut", "heal", "power-off", "power-on")
 
 
 def register(subparsers) -> None:
+    from wizard.lab.paths import DEFAULT_PLATFORM
+    from wizard.platforms import PLATFORMS
+
     lab = subparsers.add_parser("lab", help="a real two-node lab on this machine (VMs or containers)",
                                 description="Create, use and remove two lab nodes on this machine. Needs root.")
     verbs = lab.add_subparsers(dest="lab_command", metavar="VERB", required=True)
@@ -21,6 +24,9 @@ def register(subparsers) -> None:
     p = verbs.add_parser("up", help="build (once) and boot two nodes; writes a ready answers file")
     p.add_argument("--flavour", choices=("vm", "container"), default="vm",
                    help="vm: qemu VMs with real DRBD (default); container: fast systemd-nspawn nodes, no DRBD")
+    p.add_argument("--platform", choices=tuple(PLATFORMS), default=DEFAULT_PLATFORM,
+                   help=f"the nodes' OS: {', '.join(f'{k} = {v.name}' for k, v in PLATFORMS.items())} "
+                        f"(default {DEFAULT_PLATFORM})")
     p.add_argument("--no-fencing", action="store_true", help="vm: do not start the simulated BMCs")
     p.add_argument("--preinstalled", action="store_true",
                    help="boot nodes whose image already holds every package of the platform table "
@@ -81,7 +87,7 @@ def register(subparsers) -> None:
 def cmd_up(args) -> int:
     from wizard.lab import lab
 
-    lab.up(args.flavour, fencing=not args.no_fencing, preinstalled=args.preinstalled)
+    lab.up(args.flavour, fencing=not args.no_fencing, preinstalled=args.preinstalled, platform_id=args.platform)
     return 0
 
 
@@ -103,7 +109,7 @@ def cmd_status(args) -> int:
         left = info.get("leftovers") or []
         print("no lab is up" + (f"; leftover links: {', '.join(left)} (run `zabbix-ha lab down`)" if left else ""))
         return 1
-    print(f"{info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}"
+    print(f"{info['platform']} {info['flavour']} lab{' (' + info['accel'] + ')' if info['accel'] else ''}"
           f"{', packages preinstalled' if info['preinstalled'] else ''}, "
           f"package mirror {info['repo_url']}, answers {info['answers']}")
     print(f"host side in network namespace {info['netns']} (`zabbix-ha lab exec -- CMD`, `zabbix-ha lab shell`); "

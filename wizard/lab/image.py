@@ -1,11 +1,12 @@
-"""The node base image: one debootstrapped Debian 12 tree, built once and cached.
+"""The node base image: one debootstrapped Debian tree per suite (bookworm,
+trixie), built once and cached.
 
 The same tree serves both flavours: containers boot it as the lower layer of
 an overlayfs, VMs boot Debian's own kernel from it with a root.img made from
 the tree (qcow2 overlays per node). The cache directory name carries a hash of
-the recipe (package list + the files written into the tree + RECIPE_VERSION,
-which is bumped whenever `customize` changes), so a changed recipe builds anew
-and an unchanged one is reused.
+the recipe (suite + package list + the files written into the tree +
+RECIPE_VERSION, which is bumped whenever `customize` changes), so a changed
+recipe builds anew, an unchanged one is reused, and each suite has its own.
 
 The image holds only what the lab itself needs (SSH, networking tools, the
 kernel). The Zabbix stack is NOT in it: the installer installs that from the
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.lab.lock import locked
-from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE
+from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR
 from wizard.lab.proc import LabError, run
 
 RECIPE_VERSION = "3"
@@ -142,32 +143,32 @@ class Image:
         return (self.dir / "complete").exists()
 
 
-def recipe_hash() -> str:
+def recipe_hash(suite: str) -> str:
     h = hashlib.sha256()
     h.update(RECIPE_VERSION.encode())
     h.update("\n".join(PACKAGES).encode())
-    for part in (SUITE, ROOT_IMG_SIZE, SEED_SCRIPT, SEED_UNIT, SSHD_CONF, NETWORKING_DROPIN, INITRAMFS_CONF,
+    for part in (suite, ROOT_IMG_SIZE, SEED_SCRIPT, SEED_UNIT, SSHD_CONF, NETWORKING_DROPIN, INITRAMFS_CONF,
                  INITRAMFS_MODULES, *DISABLED_UNITS, *PRUNED_MODULE_DIRS):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
 
-def current_image() -> Image:
-    return Image(CACHE_DIR / f"base-{recipe_hash()}")
+def current_image(suite: str) -> Image:
+    return Image(CACHE_DIR / f"base-{recipe_hash(suite)}")
 
 
-def ensure_image(log) -> tuple[Image, float | None]:
-    """The cached image, built first if missing. Returns (image, build seconds or None)."""
-    image = current_image()
+def ensure_image(suite: str, log) -> tuple[Image, float | None]:
+    """The suite's cached image, built first if missing. Returns (image, build seconds or None)."""
+    image = current_image(suite)
     if image.ready():
         return image, None
     with locked(CACHE_DIR / ".build.lock", timeout=1800, what="the node image build"):
         if image.ready():            # built by the run we waited for
             return image, None
-        return image, _build(image, log)
+        return image, _build(image, suite, log)
 
 
-def _build(image: Image, log) -> float:
+def _build(image: Image, suite: str, log) -> float:
     started = time.monotonic()
     tmp = image.dir.with_name(image.dir.name + ".tmp")
     if tmp.exists():
@@ -176,11 +177,11 @@ def _build(image: Image, log) -> float:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     building = Image(tmp)
-    log(f"building node image {image.dir.name} with debootstrap (one time, ~2-3 min)")
+    log(f"building node image {image.dir.name} ({suite}) with debootstrap (one time, ~2-3 min)")
     with open(tmp / "build.log", "w") as out:
         out.write("debootstrap " + " ".join(PACKAGES) + "\n")
     proc = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
-                SUITE, str(building.rootfs), DEBIAN_MIRROR], timeout=1200, check=False)
+                suite, str(building.rootfs), DEBIAN_MIRROR], timeout=1200, check=False)
     (tmp / "build.log").open("a").write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise LabError(f"debootstrap failed (exit {proc.returncode}); log: {tmp / 'build.log'}",
@@ -251,20 +252,22 @@ def preinstalled_hash(base: Image, packages: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def ensure_preinstalled(base: Image, mirror_root: Path, packages: tuple[str, ...], log) -> tuple[Image, float | None]:
+def ensure_preinstalled(base: Image, mirror_root: Path, suite: str, packages: tuple[str, ...],
+                        log) -> tuple[Image, float | None]:
     """The base image with `packages` installed (cached, keyed by the base
-    recipe and the package list). `mirror_root`: the local repository's
-    directory holding dists/ and pool/."""
+    recipe, which holds the suite, and the package list). `mirror_root`: the
+    local repository's directory holding dists/ and pool/; `suite`: its suite."""
     image = Image(CACHE_DIR / f"preinst-{preinstalled_hash(base, packages)}")
     if image.ready():
         return image, None
     with locked(CACHE_DIR / ".build.lock", timeout=1800, what="the preinstalled node image build"):
         if image.ready():
             return image, None
-        return image, _build_preinstalled(image, base, mirror_root, packages, log)
+        return image, _build_preinstalled(image, base, mirror_root, suite, packages, log)
 
 
-def _build_preinstalled(image: Image, base: Image, mirror_root: Path, packages: tuple[str, ...], log) -> float:
+def _build_preinstalled(image: Image, base: Image, mirror_root: Path, suite: str, packages: tuple[str, ...],
+                        log) -> float:
     started = time.monotonic()
     tmp = image.dir.with_name(image.dir.name + ".tmp")
     if tmp.exists():
@@ -281,7 +284,7 @@ def _build_preinstalled(image: Image, base: Image, mirror_root: Path, packages: 
     policy.chmod(0o755)
     sources = root / "etc/apt/sources.list"
     base_sources = sources.read_text()
-    sources.write_text(f"deb [trusted=yes] file:/{CHROOT_MIRROR} {SUITE} main\n")
+    sources.write_text(f"deb [trusted=yes] file:/{CHROOT_MIRROR} {suite} main\n")
     mirror = root / CHROOT_MIRROR
     mirror.mkdir(parents=True)
     env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"]

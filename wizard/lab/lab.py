@@ -7,15 +7,20 @@ import platform
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.errors import EnvironmentProblem, UserError
 from wizard.lab import daemons, netns, network, state
 from wizard.lab.image import Image, ensure_image
 from wizard.lab.lock import locked
 from wizard.lab.network import NETWORKS, Layout
-from wizard.lab.paths import ANSWERS_FILE, FLAVOURS, KNOWN_HOSTS, NODES, ROOT_PASSWORD_FILE, RUN_DIR, WORK_DIR
+from wizard.lab.paths import (ANSWERS_FILE, DEFAULT_PLATFORM, FLAVOURS, KNOWN_HOSTS, NODES, ROOT_PASSWORD_FILE, RUN_DIR,
+                               WORK_DIR)
 from wizard.lab.proc import LabError, wait_until
 from wizard.lab.ssh import ensure_lab_key, make_host_key, new_root_password, ssh_ready, write_known_hosts
+
+if TYPE_CHECKING:
+    from wizard.platforms import Platform
 
 # A preinstalled node starts the whole stack at boot; under TCG on a loaded
 # 2-core host that took longer than 300 s.
@@ -45,17 +50,30 @@ LAB_LOCK = RUN_DIR / "lab.lock"
 LOCK_WAIT = 900
 
 
-def up(flavour: str = "vm", log=print, fencing: bool = True, preinstalled: bool = False) -> state.LabState:
+def up(flavour: str = "vm", log=print, fencing: bool = True, preinstalled: bool = False,
+       platform_id: str = DEFAULT_PLATFORM) -> state.LabState:
     """Bring the lab up. preinstalled: nodes boot an image that already holds
-    every package of the platform table (the mirror is served all the same)."""
+    every package of the platform table (the mirror is served all the same).
+    platform_id: the nodes' OS, a wizard.platforms id (debian12, debian13)."""
     require_host()
     with locked(LAB_LOCK, timeout=LOCK_WAIT, what="the lab"):
-        return _up(flavour, log, fencing, preinstalled)
+        return _up(flavour, log, fencing, preinstalled, platform_id)
 
 
-def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.LabState:
+def lab_platform(platform_id: str) -> Platform:
+    """The platform table's entry the lab builds nodes of."""
+    from wizard.platforms import PLATFORMS
+
+    if platform_id not in PLATFORMS:
+        raise UserError(f"unknown lab platform {platform_id!r}", f"use --platform {' or '.join(PLATFORMS)}")
+    return PLATFORMS[platform_id]
+
+
+def _up(flavour: str, log, fencing: bool, preinstalled: bool = False,
+        platform_id: str = DEFAULT_PLATFORM) -> state.LabState:
     if flavour not in FLAVOURS:
         raise UserError(f"unknown lab flavour {flavour!r}", "use --flavour vm or --flavour container")
+    plat = lab_platform(platform_id)
     existing = state.load()
     if existing is not None:
         if existing.ready:
@@ -67,18 +85,18 @@ def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.L
         _down(log=lambda _msg: None)
     backend = _backend(flavour)
     started = time.monotonic()
-    image, build_secs = ensure_image(log)
+    image, build_secs = ensure_image(plat.codename, log)
     timings = {"image_build_s": round(build_secs, 1)} if build_secs is not None else {}
     log(f"node image: {'built in %.0f s' % build_secs if build_secs is not None else 'cached'} ({image.dir})")
 
     from wizard.lab import repo
-    local_repo, repo_secs = repo.ensure_repo(image, log)
+    local_repo, repo_secs = repo.ensure_repo(plat, image, log)
     if repo_secs is not None:
         timings["repo_build_s"] = round(repo_secs, 1)
     log(f"local apt repository: {'built in %.0f s' % repo_secs if repo_secs is not None else 'cached'} ({local_repo.dir})")
     if preinstalled:
         from wizard.lab.image import ensure_preinstalled
-        image, pre_secs = ensure_preinstalled(image, local_repo.debian, repo.stack(), log)
+        image, pre_secs = ensure_preinstalled(image, local_repo.debian, plat.codename, repo.stack(plat), log)
         if pre_secs is not None:
             timings["preinstalled_build_s"] = round(pre_secs, 1)
         log(f"preinstalled node image: {'built in %.0f s' % pre_secs if pre_secs is not None else 'cached'}"
@@ -86,7 +104,7 @@ def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.L
 
     layout = network.pick_layout()
     st = state.LabState(flavour=flavour, block=layout.block, image_dir=str(image.dir), repo_dir=str(local_repo.dir),
-                        preinstalled=preinstalled, owner=state.current_user())
+                        preinstalled=preinstalled, owner=state.current_user(), platform=plat.id)
     state.save(st)          # first, so a crash below still leaves `down` a trail
     boot_started = time.monotonic()
     try:
@@ -112,7 +130,7 @@ def _up(flavour: str, log, fencing: bool, preinstalled: bool = False) -> state.L
         _down(log=lambda _msg: None)
         raise
     log(f"both nodes answer SSH: {', '.join(layout.node_address('mgmt', n) for n in NODES)}"
-        f" ({flavour}{', ' + st.accel if st.accel else ''}; boot to SSH-ready {timings['boot_to_ssh_s']:.1f} s,"
+        f" ({plat.name}, {flavour}{', ' + st.accel if st.accel else ''}; boot to SSH-ready {timings['boot_to_ssh_s']:.1f} s,"
         f" whole `lab up` {st.timings['up_total_s']:.1f} s)")
     log(f"answers file: {ANSWERS_FILE}")
     return st
@@ -199,7 +217,7 @@ def status() -> dict:
             "links": {net: network.port_is_up(layout, node, net) for net in NETWORKS},
         }
     from wizard.lab.ssh import host_key_fingerprints
-    return {"up": st.ready, "flavour": st.flavour, "accel": st.accel, "repo_url": st.repo_url, "netns": netns.NAME,
+    return {"up": st.ready, "flavour": st.flavour, "platform": st.platform, "accel": st.accel, "repo_url": st.repo_url, "netns": netns.NAME,
             "preinstalled": st.preinstalled, "answers": str(ANSWERS_FILE), "root_password_file": str(ROOT_PASSWORD_FILE),
             "host_keys": host_key_fingerprints(), "timings": st.timings, "nodes": nodes}
 

@@ -29,7 +29,8 @@ SECRETS_FILE = RUN_DIR / "secrets.yaml"
 ROOT_PASSWORD_FILE = RUN_DIR / "root-password"
 
 DEBIAN_MIRROR = os.environ.get("ZHA_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-SUITE = "bookworm"
+# What `lab up` builds when not told otherwise (`--platform`, wizard.platforms ids).
+DEFAULT_PLATFORM = "debian12"
 
 
 def node_dir(node: str) -> Path:

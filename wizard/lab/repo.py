@@ -1,4 +1,5 @@
-"""The lab's local apt repository: the whole Zabbix HA stack, from Debian.
+"""The lab's local apt repository: the whole Zabbix HA stack, from Debian
+(one per platform: bookworm's or trixie's archive).
 
 The nodes have no way out. The host downloads every package of the stack
 that the node image lacks (apt resolves against the image's own dpkg status
@@ -24,23 +25,21 @@ from wizard.lab import daemons, netns
 from wizard.lab.image import Image
 from wizard.lab.lock import locked
 from wizard.lab.network import Layout
-from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, SUITE, WORK_DIR
+from wizard.lab.paths import CACHE_DIR, DEBIAN_MIRROR, WORK_DIR
 from wizard.lab.proc import LabError, run, wait_until
+from wizard.platforms import Platform
 
 REPO_VERSION = "2"
-# What the installer may install: the platform table's list for every answer
-# (wizard.platforms), so the mirror and the installer cannot drift apart.
-PLATFORM = "debian12"
 # Packages only the lab itself needs on its nodes (beside the product's list):
 # none today. Add one only with a comment saying why the lab needs it.
 LAB_ONLY: tuple[str, ...] = ()
 
 
-def stack() -> tuple[str, ...]:
-    """Every package the local mirror holds (plus their dependencies)."""
-    from wizard.platforms import platform
-
-    packages = platform(PLATFORM).all_packages()
+def stack(plat: Platform) -> tuple[str, ...]:
+    """Every package the platform's local mirror holds (plus their dependencies):
+    what the installer may install, the platform table's list for every answer
+    (wizard.platforms), so the mirror and the installer cannot drift apart."""
+    packages = plat.all_packages()
     return (*packages, *(p for p in LAB_ONLY if p not in packages))
 
 
@@ -66,31 +65,35 @@ class Repo:
         return (self.dir / "complete").exists()
 
 
-def repo_hash(image: Image) -> str:
+def repo_hash(plat: Platform, image: Image) -> str:
     h = hashlib.sha256()
-    for part in (REPO_VERSION, image.dir.name, SUITE, DEBIAN_MIRROR, *stack()):
+    for part in (REPO_VERSION, image.dir.name, plat.codename, DEBIAN_MIRROR, *stack(plat)):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
 
-def sources_list() -> str:
+def sources_list(suite: str) -> str:
+    # The host's debian-archive-keyring (bookworm's 2023.3+deb12u2) also holds
+    # trixie's keys: gpgv checks trixie's and trixie-security's InRelease with it.
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-    return (f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {SUITE} main\n"
-            f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {SUITE}-updates main\n"
-            f"deb [signed-by={keyring}] {SECURITY_MIRROR} {SUITE}-security main\n")
+    return (f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {suite} main\n"
+            f"deb [signed-by={keyring}] {DEBIAN_MIRROR} {suite}-updates main\n"
+            f"deb [signed-by={keyring}] {SECURITY_MIRROR} {suite}-security main\n")
 
 
-def ensure_repo(image: Image, log) -> tuple[Repo, float | None]:
-    repo = Repo(CACHE_DIR / f"repo-{repo_hash(image)}")
+def ensure_repo(plat: Platform, image: Image, log) -> tuple[Repo, float | None]:
+    """The platform's local repository over `image` (its base image), built first if missing."""
+    repo = Repo(CACHE_DIR / f"repo-{repo_hash(plat, image)}")
     if repo.ready():
         return repo, None
     with locked(CACHE_DIR / ".build.lock", timeout=1800, what="the local repository build"):
         if repo.ready():
             return repo, None
-        return repo, _build(repo, image, log)
+        return repo, _build(repo, plat, image, log)
 
 
-def _build(repo: Repo, image: Image, log) -> float:
+def _build(repo: Repo, plat: Platform, image: Image, log) -> float:
+    suite = plat.codename
     started = time.monotonic()
     tmp = repo.dir.with_name(repo.dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -98,7 +101,7 @@ def _build(repo: Repo, image: Image, log) -> float:
     pool = tmp / "www/debian/pool/main"
     for d in (apt / "lists/partial", apt / "cache", apt / "state", apt / "parts", pool / "partial"):
         d.mkdir(parents=True)
-    (apt / "sources.list").write_text(sources_list())
+    (apt / "sources.list").write_text(sources_list(suite))
     # A private apt: own sources, own lists and cache, and the IMAGE's dpkg
     # status, so the host's own package state is neither read nor changed.
     opts = ["-o", f"Dir::Etc::SourceList={apt / 'sources.list'}", "-o", f"Dir::Etc::SourceParts={apt / 'parts'}",
@@ -106,8 +109,8 @@ def _build(repo: Repo, image: Image, log) -> float:
             "-o", f"Dir::State::status={image.dpkg_status}", "-o", f"Dir::Cache={apt / 'cache'}",
             "-o", f"Dir::Cache::archives={pool}", "-o", "APT::Install-Recommends=false",
             "-o", "APT::Architecture=amd64", "-o", "Debug::NoLocking=1", "-q"]
-    packages = stack()
-    log(f"building the local apt repository ({len(packages)} packages + dependencies; one time)")
+    packages = stack(plat)
+    log(f"building the {suite} local apt repository ({len(packages)} packages + dependencies; one time)")
     run(["apt-get", *opts, "update"], timeout=600)
     run(["apt-get", *opts, "install", "--download-only", "-y", *packages], timeout=1200)
     shutil.rmtree(pool / "partial", ignore_errors=True)
@@ -115,19 +118,19 @@ def _build(repo: Repo, image: Image, log) -> float:
     if len(debs) < len(packages):
         raise LabError(f"the local repository got only {len(debs)} packages", f"see {tmp}; check the Debian mirror")
     www = tmp / "www/debian"
-    binary = www / f"dists/{SUITE}/main/binary-amd64"
+    binary = www / f"dists/{suite}/main/binary-amd64"
     binary.mkdir(parents=True)
     packages = run(["apt-ftparchive", "packages", "pool"], timeout=300, cwd=www).stdout
     (binary / "Packages").write_text(packages)
     with gzip.open(binary / "Packages.gz", "wt") as f:
         f.write(packages)
-    release = run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Suite={SUITE}",
-                   "-o", f"APT::FTPArchive::Release::Codename={SUITE}",
+    release = run(["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Suite={suite}",
+                   "-o", f"APT::FTPArchive::Release::Codename={suite}",
                    "-o", "APT::FTPArchive::Release::Components=main",
                    "-o", "APT::FTPArchive::Release::Architectures=amd64",
                    "-o", "APT::FTPArchive::Release::Label=zabbix-ha lab",
-                   "release", f"dists/{SUITE}"], timeout=120, cwd=www).stdout
-    (www / f"dists/{SUITE}/Release").write_text(release)
+                   "release", f"dists/{suite}"], timeout=120, cwd=www).stdout
+    (www / f"dists/{suite}/Release").write_text(release)
     shutil.rmtree(apt)
     size = sum(p.stat().st_size for p in debs)
     (tmp / "complete").write_text(f"{len(debs)} packages, {size / 2**20:.0f} MiB\n")
@@ -180,5 +183,5 @@ def port_open_plain(address: str, port: int) -> bool:
     return netns.call_in(probe)
 
 
-def apt_source_line(url: str) -> str:
-    return f"deb [trusted=yes] {url} {SUITE} main\n"
+def apt_source_line(url: str, suite: str) -> str:
+    return f"deb [trusted=yes] {url} {suite} main\n"

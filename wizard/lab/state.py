@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from wizard.errors import UserError
-from wizard.lab.paths import RUN_DIR, STATE_FILE
+from wizard.lab.paths import DEFAULT_PLATFORM, RUN_DIR, STATE_FILE
 
 
 @dataclass
@@ -24,6 +24,7 @@ class LabState:
     timings: dict[str, float] = field(default_factory=dict)
     ready: bool = False
     owner: str = ""                  # who ran `lab up` (the wizard offers the lab to that person only)
+    platform: str = DEFAULT_PLATFORM  # the nodes' OS (wizard.platforms id); older state files: Debian 12
 
 
 def current_user() -> str:
