@@ -27,12 +27,17 @@ class Paths:
     hosts_fragment: str = "/etc/zabbix-ha/hosts"
     mariadb_conf: str = "/etc/mysql/mariadb.conf.d/60-zabbix-ha.cnf"
     mysql_main_conf: str = "/etc/mysql/my.cnf"
+    # The set-up's own MariaDB (install/database.py) runs under mysqld_safe.
     mysqld_safe: str = "/usr/bin/mysqld_safe"       # mariadb-server (a link to mariadbd-safe on 13)
+    # Pacemaker's mysql agent runs the server itself, not mysqld_safe: mysqld_safe
+    # restarts a crashed mariadbd behind Pacemaker's back (the pid file is
+    # rewritten), so a killed database was never seen failed (lab run 7).
+    mariadbd: str = "/usr/sbin/mariadbd"            # mariadb-server-core
     mysql_client: str = "/usr/bin/mysql"            # mariadb-client-core (a link to mariadb)
     mysql_socket: str = "/run/mysqld/mysqld.sock"
     mysql_pid: str = "/run/mysqld/mysqld.pid"
     mysql_user: str = "mysql"
-    # mysqld_safe --log-error (the mysql agent's `log`). Debian's mariadb-server
+    # mariadbd --log-error (the mysql agent's `log`). Debian's mariadb-server
     # ships no /var/log/mysql (it logs to the journal): the install creates the
     # directory (see render.directories), the agent creates the file.
     mysql_log: str = "/var/log/mysql/error.log"

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -141,3 +142,70 @@ def test_deep_mariadb_monitor_logs_in_by_socket_without_a_secret(spec, secrets, 
                             f"DELETE FROM `{spec.zabbix.db_name}`.dbversion"],
                            capture_output=True, text=True, timeout=30)
     assert write.returncode != 0 and "denied" in write.stderr
+
+
+def _agent(action: str, env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
+    """Run the agent like pacemaker-execd does: wait for its exit, not for its
+    output's end (the server it starts keeps the inherited descriptors)."""
+    full = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin", "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "zabbix-db", "HA_LOGFACILITY": "none", "HA_debug": "0", **env}
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([AGENT, action], env=full, stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise
+        out.seek(0)
+        return subprocess.CompletedProcess(proc.args, rc, out.read(), "")
+
+
+def test_a_killed_database_is_seen_failed_by_the_agent(spec, secrets, tmp_path):
+    """The CIB's `binary`, started by Pacemaker's mysql agent as the mysql user:
+    after a SIGKILL of mariadbd the agent's monitor reports it not running, and
+    it stays down until Pacemaker acts. Under mysqld_safe (the agent's default)
+    mariadbd was respawned behind the monitor's back: the lab's drill killed the
+    database and Pacemaker never saw a failure."""
+    tree = render_module.render(spec, secrets)
+    cib = ET.fromstring({f.kind: f for f in tree["zbx-node1"].values()}["cib"].text)
+    params = {n.get("name"): n.get("value")
+              for n in cib.findall(".//primitive[@id='zabbix-db']/instance_attributes/nvpair")}
+    user, group = params["user"], params["group"]
+    for d in [tmp_path, *tmp_path.parents]:
+        if d == Path("/tmp") or d == Path("/"):
+            break
+        d.chmod(d.stat().st_mode | 0o711)
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.chown(run, user, group)
+    sock, pid, datadir, log = run / "m.sock", run / "m.pid", tmp_path / "data", tmp_path / "error.log"
+    cnf = tmp_path / "my.cnf"
+    cnf.write_text(f"[mysqld]\ndatadir={datadir}\nsocket={sock}\npid-file={pid}\nskip-networking\n")
+    subprocess.run([_tool("mariadb-install-db"), f"--defaults-file={cnf}", f"--user={user}",
+                    "--auth-root-authentication-method=socket"], check=True, capture_output=True, timeout=120)
+    env = {"OCF_RESKEY_binary": params["binary"], "OCF_RESKEY_config": str(cnf),
+           "OCF_RESKEY_datadir": str(datadir), "OCF_RESKEY_pid": str(pid), "OCF_RESKEY_socket": str(sock),
+           "OCF_RESKEY_user": user, "OCF_RESKEY_group": group, "OCF_RESKEY_log": str(log),
+           "OCF_RESKEY_CRM_meta_timeout": "60000"}
+    try:
+        started = _agent("start", env, timeout=120)
+        assert started.returncode == 0, started.stdout + started.stderr + (log.read_text() if log.exists() else "")
+        assert _agent("monitor", env).returncode == 0
+        server = int(pid.read_text())
+        assert Path(f"/proc/{server}/exe").resolve().name == "mariadbd"
+        os.kill(server, 9)
+
+        deadline = time.monotonic() + 30
+        while (rc := _agent("monitor", env).returncode) != 7:
+            assert rc == 0, f"monitor returned {rc}"
+            assert time.monotonic() < deadline, "the agent still reports the killed database running"
+            time.sleep(0.5)
+        # mysqld_safe respawns within a second or two: the database must stay down.
+        time.sleep(5)
+        assert _agent("monitor", env).returncode == 7, "the killed database came back behind Pacemaker's back"
+        respawned = subprocess.run(["pgrep", "-f", f"--datadir={datadir}"], capture_output=True, text=True)
+        assert respawned.stdout.strip() == "", "a database process was respawned on the datadir"
+    finally:
+        _agent("stop", env, timeout=90)
+        subprocess.run(["pkill", "-9", "-f", f"--datadir={datadir}"], capture_output=True)

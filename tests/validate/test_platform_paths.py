@@ -76,7 +76,7 @@ def test_frontend_reads_the_config_where_render_writes_it(spec, secrets):
 
 
 def test_mariadb_and_monitor_programs_exist():
-    for program in (P.mysqld_safe, P.mysql_client, P.setpriv):
+    for program in (P.mysqld_safe, P.mariadbd, P.mysql_client, P.setpriv):
         assert os.access(program, os.X_OK), program
     # Debian's mariadb-server ships no log directory: render.directories creates it.
     assert P.mysql_log_dir not in _package_dirs("mariadb-server")

@@ -265,7 +265,7 @@ def test_debian13_zabbix_paths_are_trixies(trixie):
     # Debian's frontend reads its config from one fixed file, the one render writes
     source = trixie.file(P.zabbix_frontend_root + "/include/classes/core/CConfigFile.php").read_text()
     assert f"const CONFIG_FILE_PATH = '{P.zabbix_frontend_conf}';" in source
-    for program in (P.mysqld_safe, P.mysql_client, P.setpriv):
+    for program in (P.mysqld_safe, P.mariadbd, P.mysql_client, P.setpriv):
         assert trixie.file(program).exists(), program
     assert P.mysql_log_dir not in _dpkg_L(trixie, "mariadb-server")
 
