@@ -47,6 +47,10 @@ def secrets():
 def pytest_addoption(parser):
     parser.addoption("--install-e2e", action="store_true",
                      help="also run the whole install end to end on the VM lab (install_e2e marker)")
+    # The lab's nodes run this platform's Debian (and its Zabbix): debian13 for
+    # `./test.sh --install-e2e --lab-platform debian13 tests/lab/test_vm_install.py`.
+    parser.addoption("--lab-platform", default="debian12", choices=("debian12", "debian13"),
+                     help="the lab nodes' OS, a wizard.platforms id (default debian12)")
 
 
 LAB_MARKERS = ("lab_vm", "lab_container", "lab_vm_preinstalled", "lab_container_preinstalled")

@@ -112,16 +112,19 @@ class _LabManager:
         self.timings: list[tuple[str, float]] = []
         self.session_fd: int | None = None
 
-    def get(self, flavour: str, module: str, preinstalled: bool = False) -> LabHandle:
+    def get(self, flavour: str, module: str, preinstalled: bool = False,
+            platform_id: str = DEFAULT_PLATFORM) -> LabHandle:
         from wizard.lab import lab, state
 
         self.hold_session()
-        if self.current is None or (self.current.flavour, self.current.preinstalled) != (flavour, preinstalled):
+        wanted = (flavour, preinstalled, platform_id)
+        if self.current is None or (self.current.flavour, self.current.preinstalled, self.current.platform) != wanted:
             started = time.monotonic()
             lab.down(log=lambda _msg: None)
-            st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"), preinstalled=preinstalled)
+            st = lab.up(flavour, log=lambda msg: print(f"[lab] {msg}"), preinstalled=preinstalled,
+                        platform_id=platform_id)
             self.current = LabHandle(flavour, lab.layout_of(st), st.repo_url, preinstalled, st.platform)
-            self.timings.append((f"lab up ({flavour}{', preinstalled' if preinstalled else ''})",
+            self.timings.append((f"lab up ({flavour}, {platform_id}{', preinstalled' if preinstalled else ''})",
                                  time.monotonic() - started))
         elif self.modules_served:
             started = time.monotonic()
@@ -180,7 +183,8 @@ def lab(request, _lab_manager) -> LabHandle:
         raise pytest.UsageError(f"{request.module.__name__}: mark the module with exactly one of "
                                 f"{', '.join(FLAVOUR_MARKERS)}")
     flavour, preinstalled = flavours.pop()
-    return _lab_manager.get(flavour, request.module.__name__, preinstalled)
+    return _lab_manager.get(flavour, request.module.__name__, preinstalled,
+                            request.config.getoption("--lab-platform"))
 
 
 def both_ways():
