@@ -221,66 +221,45 @@ def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
     assert pids(lab) == before
 
 
-class FrontendProbe:
-    """The frontend's login page through the VIP, once a second from outside the nodes, while a rerun runs.
+# A slow page is not an outage: under TCG the node serving PHP pages also runs zabbix-ha's preflight and
+# plan, and a page took over 3 s (run 3 counted such timeouts as failures); 15 s is the bound.
+FRONTEND_TIMEOUT_S = 15
 
-    An outage is a run of failed probes, measured from the first failed probe to the next good one. A
-    slow answer is not one: under TCG the node serving PHP pages also runs zabbix-ha's preflight and
-    plan, and a page took over 3 s (run 3 counted such timeouts as failures); 15 s is the bound."""
 
-    TIMEOUT_S = 15
+class FrontendProbed:
+    """The drill's own frontend probe (the login form, not only HTTP 200) through the VIP from the lab's
+    host side, sampled by the drill's Prober (once a second, backing off when answers are slow) while a
+    rerun runs. An outage is a run of failed samples."""
 
     def __init__(self, lab) -> None:
-        import threading
+        from wizard.failover.probes import Prober, frontend_probe
+        from wizard.lab import netns
 
-        self.lab, self.samples = lab, []           # (start, ok) per probe
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        page = frontend_probe(f"http://{lab.layout.vip}/", timeout=FRONTEND_TIMEOUT_S)
+        self.prober = Prober({"frontend": lambda: netns.call_in(page, timeout=FRONTEND_TIMEOUT_S + 5)},
+                             limit=INSTALL_TIMEOUT)
+        self.timeline = self.prober.timelines["frontend"]
 
-    def _loop(self) -> None:
-        deadline = time.monotonic() + INSTALL_TIMEOUT          # bounded even if stop() is never called
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            t = time.monotonic()
-            try:
-                ok = self.lab.http_get(f"http://{self.lab.layout.vip}/", timeout=self.TIMEOUT_S)[0] == 200
-            except OSError:
-                ok = False
-            self.samples.append((t, ok))
-            took = time.monotonic() - t
-            self._stop.wait(max(1 - took, took))     # as the drill's probes: never busy more than half the time
-
-    def __enter__(self) -> "FrontendProbe":
-        self._thread.start()
+    def __enter__(self) -> "FrontendProbed":
+        self.prober.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(self.TIMEOUT_S + 15)
+        self.prober.stop()
 
     @property
-    def failed(self) -> list[float]:
-        return [t for t, ok in self.samples if not ok]
+    def samples(self) -> list:
+        return self.timeline.samples
 
     @property
-    def outages_s(self) -> list[float]:
-        """Each run of failed probes, first failure to the next good probe (or the last probe)."""
-        out, began = [], None
-        for t, ok in self.samples:
-            if not ok and began is None:
-                began = t
-            elif ok and began is not None:
-                out.append(t - began)
-                began = None
-        if began is not None:
-            out.append(self.samples[-1][0] - began + 1)
-        return out
+    def failed(self) -> list:
+        return [s for s in self.timeline.samples if not s.ok]
 
     def __str__(self) -> str:
-        return (f"{len(self.samples)} probes, {len(self.failed)} failed, "
-                f"outages {[round(o) for o in self.outages_s]} s")
+        return json.dumps(self.timeline.as_dict())
 
 
-def rerun_with(lab, name: str, change) -> tuple[str, subprocess.CompletedProcess, FrontendProbe]:
+def rerun_with(lab, name: str, change) -> tuple[str, subprocess.CompletedProcess, FrontendProbed]:
     """Answers changed by `change`, put on node1 as NAME.yaml; plan --diff, then the install with the
     frontend probed through the VIP the whole time."""
     answers = yaml.safe_load(ANSWERS_FILE.read_text())
@@ -288,7 +267,7 @@ def rerun_with(lab, name: str, change) -> tuple[str, subprocess.CompletedProcess
     put(lab, "node1", yaml.safe_dump(answers, sort_keys=False).encode(), f"{HOME}/{name}.yaml", 0o644)
     files = f"--answers {HOME}/{name}.yaml --secrets {HOME}/secrets.yaml"
     plan = on(lab, "node1", f"{BIN} plan --diff {files}", timeout=PLAN_TIMEOUT).stdout
-    with FrontendProbe(lab) as probe:
+    with FrontendProbed(lab) as probe:
         run = on(lab, "node1", f"{BIN} install {files} --yes 2>&1", timeout=INSTALL_TIMEOUT, check=False)
     print(f"[rerun {name}] frontend through the VIP: {probe}\n{plan}")
     return plan, run, probe
