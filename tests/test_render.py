@@ -19,7 +19,7 @@ def test_both_nodes_get_every_file(spec, secrets):
     kinds = set(_files(tree))
     assert kinds == {"drbd-global", "drbd-resource", "corosync", "cib", "mariadb", "apache", "zabbix-server",
                      "hosts", "zabbix-server-secrets", "zabbix-frontend", "ipmi-password", "zabbix-agent",
-                     "mysql-monitor-client"}
+                     "mysql-monitor-client", "zabbix-server-agent"}
 
 
 def test_secrets_only_in_secret_files(spec, secrets):
@@ -91,7 +91,7 @@ def test_cib_group_order_and_constraints(spec):
     cib = ET.fromstring(_files(render(spec))["cib"].text)
     group = cib.find(".//group[@id='zabbix']")
     assert [p.get("type") for p in group.findall("primitive")] == [
-        "Filesystem", "mysql", "IPaddr2", "IPaddr2", "IPsrcaddr", "apache", "zabbixserver"]
+        "Filesystem", "mysql", "IPaddr2", "IPaddr2", "IPsrcaddr", "apache", "zabbix-server"]
     assert cib.find(".//rsc_colocation").get("with-rsc-role") == "Promoted"
     assert cib.find(".//rsc_order").get("first-action") == "promote"
     assert cib.find(".//rsc_location[@rsc='zabbix']").get("node") == "zbx-node1"

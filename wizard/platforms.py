@@ -53,6 +53,9 @@ class Paths:
     zabbix_server_conf: str = "/etc/zabbix/zabbix_server.conf"
     zabbix_server_secrets: str = "/etc/zabbix/zabbix_server.secrets.conf"
     zabbix_server_bin: str = "/usr/sbin/zabbix_server"
+    # Our OCF agent for the Zabbix server (templates/pacemaker/zabbix-server-agent.j2):
+    # the stock heartbeat:zabbixserver with a bounded stop. OCF_ROOT/resource.d/<provider>/<type>.
+    zabbix_server_agent: str = "/usr/lib/ocf/resource.d/zabbix-ha/zabbix-server"
     zabbix_server_pid: str = "/run/zabbix/zabbix_server.pid"
     # Debian's package ships /var/log/zabbix-server/ (zabbix:zabbix, covered by
     # its logrotate); a LogFile elsewhere makes zabbix_server exit at start.

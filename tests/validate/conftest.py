@@ -33,6 +33,7 @@ SAMPLES = {
     "/etc/zabbix-ha/fence_zbx-node1.password": ("ipmi-password", "ipmi-password"),
     "/etc/zabbix/zabbix_agentd.conf": ("zabbix_agentd.conf", "zabbix-agent"),
     "/usr/local/lib/zabbix-ha/mysql-monitor-client": ("mysql-monitor-client", "mysql-monitor-client"),
+    "/usr/lib/ocf/resource.d/zabbix-ha/zabbix-server": ("zabbix-server-agent", "zabbix-server-agent"),
     "/etc/default/sbd": ("sbd", "sbd"),
 }
 

@@ -16,13 +16,13 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.validate.ocf import run_agent
 from wizard import render as render_module
 from wizard.platforms import platform
 
@@ -144,21 +144,8 @@ def test_deep_mariadb_monitor_logs_in_by_socket_without_a_secret(spec, secrets, 
     assert write.returncode != 0 and "denied" in write.stderr
 
 
-def _agent(action: str, env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
-    """Run the agent like pacemaker-execd does: wait for its exit, not for its
-    output's end (the server it starts keeps the inherited descriptors)."""
-    full = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin", "OCF_ROOT": "/usr/lib/ocf",
-            "OCF_RESOURCE_INSTANCE": "zabbix-db", "HA_LOGFACILITY": "none", "HA_debug": "0", **env}
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([AGENT, action], env=full, stdout=out, stderr=subprocess.STDOUT, text=True)
-        try:
-            rc = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-            raise
-        out.seek(0)
-        return subprocess.CompletedProcess(proc.args, rc, out.read(), "")
+def _agent(action: str, env: dict[str, str], timeout: int = 60):
+    return run_agent(AGENT, action, "zabbix-db", env, timeout)
 
 
 def test_a_killed_database_is_seen_failed_by_the_agent(spec, secrets, tmp_path):
@@ -190,7 +177,7 @@ def test_a_killed_database_is_seen_failed_by_the_agent(spec, secrets, tmp_path):
            "OCF_RESKEY_CRM_meta_timeout": "60000"}
     try:
         started = _agent("start", env, timeout=120)
-        assert started.returncode == 0, started.stdout + started.stderr + (log.read_text() if log.exists() else "")
+        assert started.returncode == 0, started.output + (log.read_text() if log.exists() else "")
         assert _agent("monitor", env).returncode == 0
         server = int(pid.read_text())
         assert Path(f"/proc/{server}/exe").resolve().name == "mariadbd"

@@ -251,8 +251,10 @@ SCENARIOS: tuple[Scenario, ...] = (
              "notices and restarts it in place. Its fail count is cleared afterwards.",
              _kill_server, _cleanup_server, _always),
     Scenario("kill-database", "Database process killed",
-             "mariadbd is killed (SIGKILL) on the active node. Pacemaker restarts it in place, and the "
-             "services after it in the group; the Zabbix server reconnects. The fail count is cleared after.",
+             "mariadbd is killed (SIGKILL) on the active node. Pacemaker's monitor notices, stops what "
+             "runs after it in the group (the Zabbix server, whose unwritten cache is lost without a "
+             "database, within seconds), and restarts them all in place: nothing moves and nobody is "
+             "fenced. The fail count is cleared after.",
              _kill_db, _cleanup_db, _always),
     Scenario("node-lost", "Active node lost (crash)",
              "The active node is crashed (immediate reboot, no clean shutdown). The other node must fence "

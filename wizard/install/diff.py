@@ -75,6 +75,7 @@ _FILE_EFFECTS = {
     "apache": "Apache reloads gracefully: no request is lost",
     "zabbix-frontend": "read by the frontend on its next request: nothing restarts",
     "zabbix-agent": "zabbix-agent restarts on that node (it is not a cluster service)",
+    "zabbix-server-agent": "Pacemaker runs the new agent from the Zabbix server's next action: nothing restarts",
     "corosync": "corosync re-reads it live (corosync-cfgtool -R): nothing restarts",
     "sbd": "read when sbd starts (with corosync): the install does not restart a running sbd for it",
     "drbd-global": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",

@@ -38,6 +38,7 @@ from .corosync import check_corosync
 from .drbd import check_drbd_global, check_drbd_resource
 from .hosts import check_hosts
 from .mariadb import MariadbResult, run_mariadbd, check_mariadb
+from .ocf_agent import check_ocf_agent
 from .pacemaker import Placement, Scenario, Simulation, check_cib, simulate
 from .sbd import check_sbd_defaults
 from .tree import Host, Tree, TreeMissing, tools_for
@@ -75,6 +76,7 @@ CHECKERS: dict[str, Checker] = {
     "ipmi-password": check_password_file,
     "zabbix-agent": check_zabbix_agent,
     "mysql-monitor-client": check_monitor_client,
+    "zabbix-server-agent": check_ocf_agent,
     "sbd": check_sbd_defaults,
 }
 # Kinds whose checks pretend to be the node: run once per node.
