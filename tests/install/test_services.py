@@ -85,3 +85,31 @@ def test_nothing_runs_when_the_group_runs_nowhere(spec, secrets):
     for ex in executors.values():
         ex.answers.insert(0, (r"^crm_mon -1", (102, "", "Not connected")))
     assert services.stale(ctx) == []
+
+
+def test_a_graceful_reload_makes_apache_fresh_though_mod_status_uptime_does_not_reset(spec, secrets):
+    """mod_status's ServerUptimeSeconds counts from the parent's start, not from the last graceful
+    restart (lab run 8: Apache reloaded three times, then the step failed, on every later rerun too).
+    The reload's own mark says when Apache last read its site."""
+    def ages(state, paths):
+        reloaded = "1000" if "apache-graceful" in state["restarted"] else "-"
+        return (f"now 1000\nmariadbd 500\nzabbix_server 500\napache2 500\napache2-reloaded {reloaded}\n"
+                f"400 {paths['mariadb']}\n400 {paths['zabbix-server']}\n990 {paths['apache']}\n")
+    ctx, state, executors = _context(spec, secrets, ages)
+    assert [s.name for s, _ in services.stale(ctx)] == ["Apache"]
+    said = services.restart_stale(ctx)
+    assert state["restarted"] == ["apache-graceful"] and "Apache reloaded gracefully" in said
+    ran = [" ".join(argv) for argv, _stdin in executors[spec.hostnames[0]].calls]
+    touch, graceful = ran.index(f"touch -- {services.APACHE_RELOADED}"), ran.index("apache2ctl graceful")
+    assert touch < graceful                          # marked first: a file written after it is newer
+    assert services.in_place(ctx)
+
+
+def test_a_reload_mark_older_than_apaches_start_does_not_count(spec, secrets):
+    # Apache started 20 s ago (after a failover, say); a mark from an earlier life, 500 s old: the
+    # start decides, and the site written 10 s ago is newer than it.
+    def ages(state, paths):
+        return (f"now 1000\nmariadbd 500\nzabbix_server 500\napache2 20\napache2-reloaded 500\n"
+                f"990 {paths['apache']}\n")
+    ctx, _, _ = _context(spec, secrets, ages)
+    assert [s.name for s, _ in services.stale(ctx)] == ["Apache"]
