@@ -91,3 +91,16 @@ def test_waiting_reads_the_status_without_the_package_query_and_the_gate_with_it
         ex.calls.clear()
     ops.status()
     assert "dpkg-query" in " ".join(stdin or "" for ex in executors.values() for _, stdin in ex.calls)
+
+
+def test_kill_server_names_the_zabbix_server_monitor_interval_of_the_cib(spec):
+    """What the drill tells the administrator about Pacemaker matches the CIB the install applies."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from wizard.render import render
+
+    cib = ET.fromstring(next(f for f in render(spec)["zbx-node1"].values() if f.kind == "cib").text)
+    interval = cib.find(".//primitive[@id='zabbix-server']/operations/op[@name='monitor']").get("interval")
+    said = re.search(r"monitor \(every (\d+) s\)", by_name("kill-server").explain)
+    assert said and f"{said.group(1)}s" == interval

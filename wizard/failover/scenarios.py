@@ -247,7 +247,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              "stay where they are. Failback is its own scenario, run when you choose.",
              _switchover, _unstandby, _always),
     Scenario("kill-server", "Zabbix server process killed",
-             "zabbix_server is killed (SIGKILL) on the active node. Pacemaker's monitor (every 60 s) "
+             "zabbix_server is killed (SIGKILL) on the active node. Pacemaker's monitor (every 20 s) "
              "notices and restarts it in place. Its fail count is cleared afterwards.",
              _kill_server, _cleanup_server, _always),
     Scenario("kill-database", "Database process killed",
