@@ -86,10 +86,8 @@ def _sql(sock: Path, statement: str) -> None:
     subprocess.run([_tool("mariadb"), "-S", str(sock), "-e", statement], check=True, timeout=30)
 
 
-def _agent_monitor(env: dict[str, str]) -> subprocess.CompletedProcess:
-    full = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin", "OCF_ROOT": "/usr/lib/ocf",
-            "OCF_RESOURCE_INSTANCE": "zabbix-db", "HA_LOGFACILITY": "none", "HA_debug": "0", **env}
-    return subprocess.run([AGENT, "monitor"], env=full, capture_output=True, text=True, timeout=60)
+def _agent(action: str, env: dict[str, str], timeout: int = 60):
+    return run_agent(AGENT, action, "zabbix-db", env, timeout)
 
 
 def test_deep_mariadb_monitor_logs_in_by_socket_without_a_secret(spec, secrets, mariadb, tmp_path, monkeypatch):
@@ -123,14 +121,14 @@ def test_deep_mariadb_monitor_logs_in_by_socket_without_a_secret(spec, secrets, 
                OCF_RESKEY_log=str(tmp_path / "agent.log"), OCF_CHECK_LEVEL=level)
     assert "OCF_RESKEY_test_passwd" not in env and level == "10"
 
-    ok = _agent_monitor(env)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ok = _agent("monitor", env)
+    assert ok.returncode == 0, ok.output
 
     # The query really runs, as the monitor account: without its grant the monitor fails.
     _sql(sock, f"REVOKE SELECT ON `{spec.zabbix.db_name}`.`dbversion` FROM '{STAND_IN}'@'localhost'")
-    failed = _agent_monitor(env)
-    assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "Failed to select" in failed.stdout + failed.stderr
+    failed = _agent("monitor", env)
+    assert failed.returncode == 1, failed.output
+    assert "Failed to select" in failed.output
 
     # The wrapper drops root: the same client cannot log in as root, nor write.
     as_root = subprocess.run([str(client), "-S", str(sock), "--user=root", "--password=", "-e", "SELECT 1"],
@@ -142,10 +140,6 @@ def test_deep_mariadb_monitor_logs_in_by_socket_without_a_secret(spec, secrets, 
                             f"DELETE FROM `{spec.zabbix.db_name}`.dbversion"],
                            capture_output=True, text=True, timeout=30)
     assert write.returncode != 0 and "denied" in write.stderr
-
-
-def _agent(action: str, env: dict[str, str], timeout: int = 60):
-    return run_agent(AGENT, action, "zabbix-db", env, timeout)
 
 
 def test_a_killed_database_is_seen_failed_by_the_agent(spec, secrets, tmp_path):
