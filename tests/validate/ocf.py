@@ -6,6 +6,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 OCF_ROOT = "/usr/lib/ocf"
 
@@ -19,8 +20,14 @@ class AgentRun:
 
 def run_agent(agent: str, action: str, instance: str, env: dict[str, str], timeout: float) -> AgentRun:
     """Wait for the agent's exit, not for its output's end: the server it starts keeps the
-    inherited descriptors. `env`: the OCF_RESKEY_* (and HA_*) variables to add."""
+    inherited descriptors. `env`: the OCF_RESKEY_* (and HA_*) variables to add. Like
+    pacemaker-execd, the resource's type and provider are the agent's file and directory names
+    (ocf-rarun agents build their function names from OCF_RESOURCE_TYPE: CI found a wrapper
+    whose stock agent said "action not supported" under Pacemaker and not here)."""
+    path = Path(agent)
     full = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": OCF_ROOT, "OCF_RESOURCE_INSTANCE": instance,
+            "OCF_RESOURCE_TYPE": path.name, "OCF_RESOURCE_PROVIDER": path.parent.name,
+            "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1",
             "HA_LOGFACILITY": "none", "HA_debug": "0", **env}
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out:
