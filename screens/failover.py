@@ -33,6 +33,7 @@ from wizard.i18n import _
 
 CONFIRM_TIMEOUT = 1800       # an unanswered question counts as "no" after this (the drill must not hang forever)
 STATUS_WIDTH = (60, 80)      # the status text is laid out for the panel's width, within these bounds
+NOTICE_SECONDS = 5           # a refusal on the status line stays this long before the running clock returns
 
 
 # -- the real backend ------------------------------------------------------------------
@@ -198,6 +199,7 @@ class FailoverScreen(StepScreen):
         self.health: Health | None = None
         self.report = None
         self.current = ""              # the scenario running now (its title)
+        self.notice_until = 0.0        # the status line holds a notice until then (backend clock)
         self.counter = (0, 0)          # (n, of)
         self.started = 0.0
         self.after_run: list[Callable[[], None]] = []
@@ -563,17 +565,21 @@ class FailoverScreen(StepScreen):
 
     def action_next(self) -> None:
         if self.running:
-            self._status(_("The failover test is running: wait for it, or abort it first (a)."))
-            self.app.bell()
+            self._refuse_to_leave()
             return
         self.app.next_step(self.NAME)
 
     def action_back(self) -> None:
         if self.running:
-            self._status(_("The failover test is running: wait for it, or abort it first (a)."))
-            self.app.bell()
+            self._refuse_to_leave()
             return
         super().action_back()
+
+    def _refuse_to_leave(self) -> None:
+        # Kept on screen for a while: the once-a-second "Running · time" would replace it at once.
+        self.notice_until = self.backend.clock() + NOTICE_SECONDS
+        self._status(_("The failover test is running: wait for it, or abort it first (a)."))
+        self.app.bell()
 
     # -- drawing ----------------------------------------------------------------------------
     def _elapsed(self, at: float | None = None) -> str:
@@ -582,7 +588,7 @@ class FailoverScreen(StepScreen):
     def _tick(self) -> None:
         if self.phase == "aborting":
             self._status(_("Aborting: restoring the starting state… · {time}").format(time=self._elapsed()))
-        elif self.phase == "running" and self.dialog is None:
+        elif self.phase == "running" and self.dialog is None and self.backend.clock() >= self.notice_until:
             self._status(_("Running · {time}").format(time=self._elapsed()))
         if self.running:
             n, total = self.counter

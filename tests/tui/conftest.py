@@ -102,3 +102,14 @@ def snap_compare(snap_compare):
         return snap_compare(app, run_before=steady, **kwargs)
 
     return compare
+
+
+async def until(pilot, condition, limit: int = 3000) -> None:
+    """Let the app work until `condition()` holds: bounded by a count of 10 ms pauses (at least
+    30 s), generous because CI runs these on 2 busy cores (an install screen's run to "finished"
+    in a 4 s bound is the likeliest cause of a snapshot test that failed there once)."""
+    for _ in range(limit):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the screen never reached the expected state")

@@ -18,7 +18,7 @@ import pytest
 from screens.app import WizardApp
 from screens.failover import Cluster, FailoverBackend, Health
 from screens.install import Login
-from tests.tui.conftest import SIZE, focus
+from tests.tui.conftest import SIZE, focus, until
 from tests.tui.test_fields import full_secrets
 
 import wizard.failover.drill  # noqa: E402,F401  (the core is part of the tree: a missing one fails, never skips)
@@ -158,13 +158,6 @@ def failover_app(tmp_path, example_spec):
                          failover_backend=fake.backend())
     return make
 
-
-async def until(pilot, condition, limit: int = 400) -> None:
-    for _ in range(limit):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the screen never reached the expected state")
 
 
 def text(app, selector: str) -> str:
@@ -318,7 +311,9 @@ async def test_abort_sets_the_stop_event_and_shows_the_scenario_restoring(failov
         screen = app.screen
         await until(pilot, lambda: fake.reached["down"].is_set())
         await pilot.press("ctrl+n")                          # no leaving while it runs
-        assert app.screen is screen and "running" in text(app, "#run-status")
+        assert app.screen is screen and "wait for it, or abort it" in text(app, "#run-status")
+        screen._tick()                                       # the running clock does not wipe the refusal at once
+        assert "wait for it, or abort it" in text(app, "#run-status")
         assert app.focused.id == "abort"
         await pilot.press("a")
         assert fake.drill_obj.stop.is_set()

@@ -16,7 +16,7 @@ import pytest
 from screens.app import WizardApp
 from screens.install import InstallBackend
 from tests.install.fake import RecordingExecutor
-from tests.tui.conftest import SIZE, focus
+from tests.tui.conftest import SIZE, focus, until
 from tests.tui.test_fields import full_secrets
 from wizard.install.plan import Plan
 from wizard.install.session import Session
@@ -110,14 +110,6 @@ def install_app(tmp_path, example_spec):
                          install_backend=fake.backend())
     return make
 
-
-async def until(pilot, condition, limit: int = 400) -> None:
-    """Let the app work until `condition()` holds (bounded by a count, not a clock)."""
-    for _ in range(limit):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the screen never reached the expected state")
 
 
 def text(app, selector: str) -> str:
