@@ -87,11 +87,11 @@ def test_repo_and_preinstalled_keys_follow_the_package_list(monkeypatch, tmp_pat
     assert preinstalled_hash(Image(tmp_path / "base-5678"), repo.stack(plat)) != after[1]
 
 
-def test_vm_memory_is_the_smallest_tier_plus_what_the_guest_kernel_keeps():
+def test_vm_memory_is_the_medium_tier_plus_what_the_guest_kernel_keeps():
     from wizard.lab import vm
     from wizard.sizing import TIERS
 
-    assert vm.MEMORY_MB == TIERS["small"].min_memory_mib + vm.GUEST_KERNEL_RESERVE_MIB
+    assert vm.MEMORY_MB == TIERS["medium"].min_memory_mib + vm.GUEST_KERNEL_RESERVE_MIB
     argv = vm.qemu_argv(Image_for_argv(), LAYOUT, "node1", "tcg", None)
     assert argv[argv.index("-m") + 1] == str(vm.MEMORY_MB)
 

@@ -582,3 +582,49 @@ def test_sbd_fences_node2_and_node2_rejoins(lab, cluster):
     assert "node2" in on(lab, "node1", f"sbd -d {SBD_DEVICE} list").stdout
     wait("DRBD UpToDate on both sides again",
          lambda: "ds:UpToDate/UpToDate" in on(lab, "node1", "cat /proc/drbd").stdout, timeout=600, interval=5)
+
+
+@full_e2e
+def test_rerun_changing_the_sizing_tier_restarts_mariadb_and_zabbix_once_in_place(lab, cluster):
+    # After the switch to SBD (the answers keep it). small -> medium changes MariaDB's and the Zabbix
+    # server's configuration only; MariaDB restarts in place and Pacemaker restarts what starts after
+    # it in the group (the Zabbix server with it): one outage, nothing moves, the stack keeps running.
+    from wizard.lab.answers import SBD_DEVICE
+    from wizard.platforms import platform
+    from wizard.sizing import TIERS
+
+    paths = platform(lab.platform).paths
+    before = pids(lab)
+    where = zabbix_runs_on(lab)
+    (active,) = where
+
+    def change(a):
+        a["fencing"] = {"method": "sbd", "ipmi": [], "sbd_device": SBD_DEVICE, "acknowledgement": ""}
+        a["zabbix"]["sizing"] = "medium"
+    plan, run, probe = rerun_with(lab, "answers-medium", change)
+    assert set(changed_files(plan)) == {f"{n}:{p}" for n in ("node1", "node2")
+                                        for p in (paths.mariadb_conf, paths.zabbix_server_conf)}, plan
+    assert "MariaDB restarts in place" in plan and pacemaker_says(plan) == [], plan
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert f"MariaDB restarted in place on {active}" in run.stdout, run.stdout[-4000:]
+    assert "Zabbix server restarted in place" not in run.stdout, run.stdout[-4000:]   # MariaDB's restart did it
+    after = pids(lab)
+    for node in ("node1", "node2"):          # the cluster stack and the agents: untouched
+        for proc in ("corosync", "pacemakerd", "zabbix_agentd"):
+            assert after[f"{node}:{proc}"] == before[f"{node}:{proc}"], (node, proc, before, after)
+    for proc in ("mariadbd", "zabbix_server"):
+        assert after[f"{active}:{proc}"] and after[f"{active}:{proc}"] != before[f"{active}:{proc}"], proc
+    assert zabbix_runs_on(lab) == where
+    assert list(crm_status(lab).iter("failure")) == []
+    # The running services use the new tier.
+    medium = TIERS["medium"]
+    pool = on(lab, active, "mariadb -N -B -e 'SELECT @@innodb_buffer_pool_size'").stdout.strip()
+    assert int(pool) == 2 * 2**30 and medium.innodb_buffer_pool == "2G", pool
+    conf = on(lab, active, f"cat {paths.zabbix_server_conf}").stdout
+    assert f"CacheSize={medium.cache_size}\n" in conf and f"StartPollers={medium.start_pollers}\n" in conf, conf
+    # One controlled restart: the failed probes are one run, and the frontend answers again after it.
+    oks = [s.ok for s in probe.samples]
+    outages = sum(1 for i, ok in enumerate(oks) if not ok and (i == 0 or oks[i - 1]))
+    assert len(oks) > 10 and outages <= 1 and oks[-1], str(probe)
+    status, body = lab.http_get(f"http://{lab.layout.vip}/", timeout=FRONTEND_TIMEOUT_S)
+    assert status == 200 and b"Zabbix" in body

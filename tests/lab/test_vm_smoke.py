@@ -36,7 +36,7 @@ def test_interconnect_pings_across(lab, net, src, dst):
 def test_data_and_meta_disks_present(lab, node):
     disks = {d["name"]: d for d in json.loads(lab.ssh(node, ["lsblk", "-J", "-b", "-d", "-o", "NAME,SIZE,TYPE"])
                                               .stdout)["blockdevices"]}
-    assert disks["vdb"]["size"] == 512 * 2**20
+    assert disks["vdb"]["size"] == 1536 * 2**20
     # The indexed meta-disk needs 128 MiB per index.
     assert disks["vdc"]["size"] >= 132 * 2**20
 
@@ -47,10 +47,10 @@ def test_default_route_via_the_lab_host_which_forwards_nothing(lab, node):
 
 
 @pytest.mark.parametrize("node", NODES)
-def test_memory_is_what_the_smallest_sizing_tier_wants(lab, node):
+def test_memory_is_what_the_medium_sizing_tier_wants(lab, node):
     mem_total_kib = int(lab.ssh(node, ["grep", "MemTotal", "/proc/meminfo"]).stdout.split()[1])
     print(f"{node}: MemTotal {mem_total_kib // 1024} MiB with qemu -m {vm.MEMORY_MB}")
-    assert mem_total_kib // 1024 >= TIERS["small"].min_memory_mib
+    assert mem_total_kib // 1024 >= TIERS["medium"].min_memory_mib
 
 
 def test_preflight_trusts_and_reaches_the_lab_with_no_flags(lab):

@@ -26,16 +26,19 @@ from wizard.lab.qmp import qmp
 from wizard.sizing import TIERS
 
 QEMU = "qemu-system-x86_64"
-# The smallest sizing tier's memory is what preflight must see: it reads
-# MemTotal, which is below qemu's -m by what the guest kernel reserves for
-# itself, so -m adds that much (MemTotal measured by tests/lab/test_vm_smoke.py).
-GUEST_KERNEL_RESERVE_MIB = 256
-MEMORY_MB = TIERS["small"].min_memory_mib + GUEST_KERNEL_RESERVE_MIB
+# The medium sizing tier's memory is what preflight must see (the reruns' e2e changes the tier from
+# small to medium): it reads MemTotal, which is below qemu's -m by what the guest kernel reserves
+# for itself, so -m adds that much (MemTotal measured by tests/lab/test_vm_smoke.py). qemu takes
+# the host's memory only as the guest touches it.
+GUEST_KERNEL_RESERVE_MIB = 384
+MEMORY_MB = TIERS["medium"].min_memory_mib + GUEST_KERNEL_RESERVE_MIB
 # What preflight asks of a node (cpus-low below 2). Under TCG each vCPU is a host thread: with one,
 # the busy active node could never use the core its idle peer leaves free, and one busy process
 # (the Zabbix server's first start, PHP) starved Pacemaker's monitors into timeouts (lab run 6).
 CPUS = 2
-DATA_DISK_SIZE = "512M"
+# Sparse. Room for the medium tier's 256 MiB redo log beside Zabbix's database (the schema alone
+# filled 75 % of 512 MiB, lab run 8).
+DATA_DISK_SIZE = "1536M"
 META_DISK_SIZE = "136M"      # indexed meta-disk: 128 MiB per index, plus room
 KVM_PROBE_SECONDS = 15
 # One small disk attached to both VMs (like a shared LUN) for SBD fencing;
