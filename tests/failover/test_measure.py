@@ -45,8 +45,10 @@ def test_text_report_names_outages_and_skips():
                          {"api": timeline}, [("marker read back", True, "")])
     skipped = ScenarioResult("failback", "Failback", False, "2026-11-28T12:02:00+00:00", 0,
                              skipped="the services already run on node1")
-    report = Report("zbx", "0.1.0", "2026-11-28T12:00:00+00:00", [ran, skipped])
+    report = Report("zbx", "0.1.0", "2026-11-28T12:00:00+00:00", [ran, skipped], probe_timeout=15.0)
     text = format_text(report)
+    assert "no answer within 15 s counts as down" in text       # what "down" meant in this run
+    assert json.loads(report.as_json())["probe_timeout"] == 15.0
     assert report.ok and "PASS  Controlled switchover" in text and "down 30.0 s  (1.0-31.0 s)" in text
     assert "SKIP  Failback" in text and "already run on node1" in text
     assert "1051 such failovers a year" in text        # 99.99 %: 31557.6 s / 30 s
@@ -110,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        body = b'<form><input name="password" type="password"></form>' if self.path == "/" else b"no"
+        if self.path == "/slow/":                # a busy node's login page
+            time.sleep(1.5)
+        body = b'<form><input name="password" type="password"></form>' if self.path in ("/", "/slow/") else b"no"
         self.send_response(200)
         self.end_headers()
         self.wfile.write(body)
@@ -158,6 +162,22 @@ def test_api_sends_the_token_the_way_the_version_wants(web, version, bearer, mon
 
 def test_frontend_probe_wants_the_login_form(web):
     assert frontend_probe(f"http://127.0.0.1:{web.server_address[1]}/")() == (True, "login page")
+
+
+def test_a_page_slower_than_the_probe_timeout_counts_as_down_and_within_it_as_up(web):
+    url = f"http://127.0.0.1:{web.server_address[1]}/slow/"
+    ok, detail = frontend_probe(url, timeout=1.0)()
+    assert not ok and "timed out" in detail
+    assert frontend_probe(url, timeout=3.0)() == (True, "login page")
+
+
+def test_prober_stop_waits_for_a_sample_under_way_as_long_as_its_probes_may_take():
+    def slow():
+        time.sleep(5.5)                   # past what stop() waits for the default 3 s probes (5.05 s)
+        return True, ""
+    p = Prober({"slow": slow}, interval=0.05, limit=30, probe_timeout=8.0).start()
+    time.sleep(0.2)
+    assert [s.ok for s in p.stop()["slow"].samples] == [True]
 
 
 def test_prober_samples_each_probe_until_stopped_and_survives_a_probe_bug():

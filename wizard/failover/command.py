@@ -17,9 +17,11 @@ import threading
 import time
 
 REPORT_DIR = "/var/lib/zabbix-ha/failover"
+PROBE_TIMEOUT_RANGE = (1.0, 60.0)     # seconds a probe through the VIP may take before it counts as down
 
 
 def register(subparsers) -> None:
+    from wizard.failover.probes import TIMEOUT as PROBE_TIMEOUT
     from wizard.failover.scenarios import SCENARIOS
     from wizard.install.command import _common
 
@@ -36,7 +38,22 @@ def register(subparsers) -> None:
     p.add_argument("--yes", action="store_true", default=argparse.SUPPRESS,
                    help="do not ask before each scenario (periodic drills)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    p.add_argument("--probe-timeout", type=_probe_timeout, default=PROBE_TIMEOUT, metavar="SECONDS",
+                   help=f"a probe through the VIP not answered within this counts as down (default "
+                        f"{PROBE_TIMEOUT:g}; {PROBE_TIMEOUT_RANGE[0]:g}-{PROBE_TIMEOUT_RANGE[1]:g}): raise it "
+                        "where a slow answer is not an outage, e.g. emulated test nodes")
     p.set_defaults(func=run)
+
+
+def _probe_timeout(text: str) -> float:
+    low, high = PROBE_TIMEOUT_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:        # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
+    return value
 
 
 def _describe() -> str:
@@ -164,7 +181,7 @@ def run(args) -> int:
     out = sys.stderr if args.json else sys.stdout        # --json: stdout holds the report only
     printer = Printer(out)
     ops = ClusterOps(spec, executors, local, log=lambda m: printer(_message(m)))
-    drill = Drill(ops, password, on_event=printer)
+    drill = Drill(ops, password, on_event=printer, probe_timeout=args.probe_timeout)
     box: dict = {}
 
     def work():

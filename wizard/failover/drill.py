@@ -19,6 +19,7 @@ from typing import Callable
 
 from wizard.failover.api import Api, ApiError, base_url
 from wizard.failover.cluster import ClusterOps, DrillFailed
+from wizard.failover.probes import TIMEOUT as PROBE_TIMEOUT
 from wizard.failover.probes import Prober, Sample, api_auth_probe, api_probe, frontend_probe, trapper_probe
 from wizard.failover.report import Report, ScenarioResult
 from wizard.failover.resources import read as resource_operations
@@ -52,6 +53,9 @@ class Drill:
     on_event: Callable[[object], None] = lambda _e: None
     stop: threading.Event = field(default_factory=threading.Event)
     api: Api | None = None
+    # A probe without an answer within this many seconds counts as down. 3 s on real servers; the
+    # emulated lab's nodes are some 20 times slower, and a slow login page is not an outage there.
+    probe_timeout: float = PROBE_TIMEOUT
     item_id: str = ""
     marker_id: str = ""
 
@@ -153,10 +157,11 @@ class Drill:
         self._write_marker(token)
         sent: list[tuple[float, int]] = []
         wall0 = time.time()              # the probes' zero, and the window of Pacemaker's log read after
-        prober = Prober({"frontend": frontend_probe(base_url(vip)), "api": api_probe(vip),
-                         "api-auth": api_auth_probe(Api(self.api.url, 3.0, self.api.token, self.api.bearer)),
-                         "trapper": trapper_probe(vip, TEST_HOST, ITEM_KEY, sent)},
-                        on_sample=lambda name, s: self.on_event(ProbeSample(name, s))).start()
+        wait = self.probe_timeout
+        prober = Prober({"frontend": frontend_probe(base_url(vip), wait), "api": api_probe(vip, wait),
+                         "api-auth": api_auth_probe(Api(self.api.url, wait, self.api.token, self.api.bearer)),
+                         "trapper": trapper_probe(vip, TEST_HOST, ITEM_KEY, sent, timeout=wait)},
+                        on_sample=lambda name, s: self.on_event(ProbeSample(name, s)), probe_timeout=wait).start()
         try:
             self._wait_probes(prober, BASELINE, 60, "every probe answering before the scenario starts")
             run.note(f"{sc.title}: starting (services on {active})")
@@ -239,7 +244,7 @@ def run_drill(drill: Drill, scenarios: list[Scenario], *, confirm: Callable[[Sce
               version: str) -> Report:
     """Gate, prepare, each confirmed scenario in turn (stopping at the first failure), clean-up."""
     report = Report(drill.ops.spec.name, version,
-                    dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                    dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), probe_timeout=drill.probe_timeout)
     problems = drill.gate()
     if problems:
         report.refused = [p.as_dict() for p in problems]

@@ -140,8 +140,9 @@ class Prober:
     """One thread per probe, sampling every `interval` s until stopped or `limit` s passed."""
 
     def __init__(self, probes: dict[str, Probe], *, interval: float = INTERVAL, limit: float = 1800,
-                 on_sample: Callable[[str, Sample], None] | None = None) -> None:
+                 on_sample: Callable[[str, Sample], None] | None = None, probe_timeout: float = TIMEOUT) -> None:
         self.probes = probes
+        self.probe_timeout = probe_timeout      # the probes' own: how long stop() waits for a sample under way
         self.interval = interval
         self.limit = limit
         self.on_sample = on_sample
@@ -195,5 +196,5 @@ class Prober:
     def stop(self) -> dict[str, Timeline]:
         self._stop.set()
         for t in self._threads:
-            t.join(TIMEOUT + self.interval + 2)
+            t.join(self.probe_timeout + self.interval + 2)
         return self.timelines

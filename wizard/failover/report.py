@@ -73,6 +73,7 @@ class Report:
     started: str
     scenarios: list[ScenarioResult] = field(default_factory=list)
     refused: list = field(default_factory=list)       # health-gate problems when it refused to start
+    probe_timeout: float = 3.0            # a probe without an answer within it counted as down
 
     @property
     def ok(self) -> bool:
@@ -100,6 +101,7 @@ def format_text(report: Report) -> str:
         lines.append("REFUSED: the cluster cannot fail over now; nothing was tested.")
         lines += [f"  - {p['message']}\n    fix: {p['fix']}" for p in report.refused]
         return "\n".join(lines) + "\n"
+    lines += [f"Probes through the VIP once a second; no answer within {report.probe_timeout:g} s counts as down.", ""]
     for s in report.scenarios:
         lines.append(f"{s.verdict}  {s.title}" + ("" if s.skipped else f" ({s.seconds:.0f} s)"))
         if s.error or s.skipped:
