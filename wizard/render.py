@@ -44,8 +44,11 @@ PRIORITY_FENCING_DELAY_S = 2 * FENCE_DELAY_S
 # lanplus took longer than Pacemaker's default 20 s on the lab (notes/lab.md
 # Part D.3), and real BMCs are slow too. A monitor timeout fails the device.
 FENCE_OP_TIMEOUT_S = 120
-# What one IPMI reboot may take: power off, power_wait, power on, status.
-IPMI_REBOOT_S = 60
+# What one IPMI reboot may take: power off, power_wait, power on, status. Generous: a fence that
+# succeeds after the timeout counts as failed, and Pacemaker fences the node again (lab run 9: a
+# reboot through the lab's BMC took 108 s on an emulated node, past a 60 s budget; node2 was
+# rebooted twice more and the services waited 4 minutes). A quick BMC costs nothing extra.
+IPMI_REBOOT_S = 120
 # ---- DRBD 8.4 (drbd.conf-8.4(5)) -------------------------------------------------
 # Activity-log extents (4 MiB each): what a Primary crash leaves to resync.
 # More extents = fewer metadata writes; the man page asks to keep the hot area
