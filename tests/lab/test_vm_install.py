@@ -228,8 +228,11 @@ def test_a_second_install_changes_nothing_and_restarts_nothing(lab, cluster):
 
 
 # A slow page is not an outage: under TCG the node serving PHP pages also runs zabbix-ha's preflight and
-# plan, and a page took over 3 s (run 3 counted such timeouts as failures); 15 s is the bound.
-FRONTEND_TIMEOUT_S = 15
+# plan, and a page took over 3 s (run 3 counted such timeouts as failures). Run 9 measured the login page
+# through the VIP at 1.3-8.3 s on the busy emulated node1, with a single page now and then past 15 s: each
+# counted as a 30 s "outage" in reruns that changed nothing it serves. 30 s is the bound (some 1-2 s on
+# real servers, where the drill's default is 3 s).
+FRONTEND_TIMEOUT_S = 30
 
 
 class FrontendProbed:
