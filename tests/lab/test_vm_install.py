@@ -438,8 +438,8 @@ def test_rerun_back_to_the_installed_answers_drops_the_link_live(lab, cluster):
 # A second service address on the management network, on the VIP's NIC: its own resource beside the
 # group (services.extra_vips), so adding it changes only the CIB and Pacemaker starts only it. These
 # run before the switch to SBD: rerun_with starts from the lab's IPMI answers.
-EXTRA_VIP = "10.213.0.101"
-EXTRA_VIP_RESOURCE = "vip-extra-10-213-0-101"
+EXTRA_VIP = "10.213.0.102"         # the lab's management network: .100 is the VIP, .101 the source address
+EXTRA_VIP_RESOURCE = "vip-extra-10-213-0-102"
 
 
 def start_times(lab) -> dict[tuple[str, str], tuple[str, str]]:
@@ -480,6 +480,8 @@ def with_extra_vip(a) -> None:
 
 @full_e2e
 def test_rerun_adding_a_second_vip_restarts_nothing_and_the_new_vip_answers(lab, cluster):
+    # Run 9 used .101, the source address: the answers were refused (rightly) before anything ran.
+    assert EXTRA_VIP not in (lab.layout.vip, lab.layout.source_address)
     before, started = pids(lab), start_times(lab)
     where = zabbix_runs_on(lab)
     plan, run, probe = rerun_with(lab, "answers-2vips", with_extra_vip)
