@@ -49,8 +49,10 @@ def newest_lab_report() -> dict:
 
 
 def lines(report: dict) -> list[str]:
+    from wizard.failover.probes import TIMEOUT     # what reports from before the option used
+
     out = [f"Failover test of {report['cluster']} started {report['started']} (zabbix-ha {report['version']})",
-           f"a probe not answered within {report.get('probe_timeout', 3.0):g} s counted as down", ""]
+           f"a probe not answered within {report.get('probe_timeout', TIMEOUT):g} s counted as down", ""]
     for s in report["scenarios"]:
         if s["skipped"]:
             out.append(f"{s['name']:<14} skipped: {s['skipped']}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from wizard.failover.probes import TIMEOUT as PROBE_TIMEOUT
+
 YEAR_SECONDS = 365.25 * 86400
 CLASSES = ("99", "99.9", "99.99", "99.999", "99.9999")
 
@@ -73,7 +75,7 @@ class Report:
     started: str
     scenarios: list[ScenarioResult] = field(default_factory=list)
     refused: list = field(default_factory=list)       # health-gate problems when it refused to start
-    probe_timeout: float = 3.0            # a probe without an answer within it counted as down
+    probe_timeout: float = PROBE_TIMEOUT  # a probe without an answer within it counted as down
 
     @property
     def ok(self) -> bool:

@@ -117,7 +117,7 @@ echo patched
 # What crm_verify (-VV) says of every running resource the new configuration removes. Pacemaker
 # stops it: the warning is the change itself (lab run 9: the switch from IPMI to SBD fencing was
 # refused for "Detected active orphan fence-node1 running on node2"; crm_verify exits 78).
-_ORPHAN = re.compile(r"warning: Detected active orphan (\S+?)(?::\d+)? running on \S+\s*$")
+_ORPHAN = re.compile(r".*warning: Detected active orphan (\S+?)(?::\d+)? running on \S+")
 
 
 def removed_ids(live: ET.Element, new: ET.Element) -> set[str]:
@@ -135,7 +135,7 @@ def verify_problems(stderr: str, removed: set[str]) -> list[str]:
     for line in stderr.splitlines():
         if "warning:" not in line and "error:" not in line:
             continue
-        orphan = _ORPHAN.search(line)
+        orphan = _ORPHAN.fullmatch(line.strip())
         if orphan and orphan.group(1) in removed:
             continue
         out.append(line.strip())
@@ -146,8 +146,9 @@ def verify(ctx: Context, whole: ET.Element, new: ET.Element, after: str) -> None
     """crm_verify on the proposed CIB (`after`), checked against the live status (both nodes seen),
     so it judges the configuration as the cluster will run it. Raises StepFailed."""
     res = ctx.run(["crm_verify", "--xml-pipe", "-VV"], input=after, check=False, timeout=120)
-    problems = verify_problems(res.stderr, removed_ids(whole.find("configuration"), new)) if not res.ok else []
-    if problems or (not res.ok and "Errors found" in res.stderr):
+    if res.ok:
+        return
+    if verify_problems(res.stderr, removed_ids(whole.find("configuration"), new)) or "Errors found" in res.stderr:
         raise StepFailed("crm_verify rejects the new cluster configuration; nothing was changed",
                          "this is a bug in zabbix-ha; report it with the answers file", res.stderr[-1500:])
 
