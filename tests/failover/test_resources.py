@@ -38,3 +38,38 @@ def test_the_report_shows_them_within_80_columns():
                             resources=ops)
     out = format_text(Report("zha-lab", "0.1.0", "2026-11-28T15:00:00+00:00", [result]))
     assert "Pacemaker's operations" in out and "fence-node1" in out
+
+
+def _node_lost(text: str | None = None):
+    text = text or (DATA / "node-lost.node1.txt").read_text()
+    since = float(text.splitlines()[0].split()[0])       # 09:45:59, node2 crashed at 09:46:00
+    return parse_journal(text, since)
+
+
+def test_a_fence_shows_its_delay_and_the_reboot_after_it_where_the_lost_node_s_seconds_went():
+    ops = _node_lost()
+    delay, reboot = [o for o in ops if o.resource == "fence node2"]
+    # Requested 12.4 s in, the fencer waited the 30 s fence delay, fence_ipmilan then took 80 s.
+    assert (delay.op, delay.node, delay.begin, delay.seconds) == ("delay", "node1", 12.4, 30.0)
+    assert (reboot.op, reboot.node, reboot.result, reboot.begin, reboot.seconds) == ("reboot", "node1", "ok", 42.4, 80.0)
+    first_start = min(o.end for o in ops if o.resource.startswith(("drbd", "zabbix")))
+    assert first_start > reboot.end                      # nothing moved before node2 was known dead
+    lines = format_lines([dict(o.__dict__, seconds=o.seconds) for o in ops])
+    assert any("fence node2" in line and "reboot" in line and "80.0 s" in line for line in lines)
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_a_failed_fence_says_why_and_pacemaker_3_s_request_wording_is_read_too():
+    text = (DATA / "node-lost.node1.txt").read_text()
+    text = text.replace("Requesting fencing (reboot) of node node2", "Requesting fencing (reboot) targeting node node2")
+    text = text.replace("Peer node2 was terminated (reboot) by node1 on behalf of pacemaker-controld.1418@node1: OK",
+                        "Peer node2 was not terminated (reboot) by node1 on behalf of pacemaker-controld.1418@node1: "
+                        "Timer expired")
+    reboot = next(o for o in _node_lost(text) if (o.resource, o.op) == ("fence node2", "reboot"))
+    assert (reboot.result, reboot.begin) == ("Timer expired", 42.4)
+
+
+def test_a_fence_verdict_without_a_request_in_this_journal_is_left_to_the_journal_that_has_it():
+    text = (DATA / "node-lost.node1.txt").read_text()
+    text = "\n".join(l for l in text.splitlines() if "Requesting fencing" not in l)
+    assert [o.op for o in _node_lost(text) if o.resource == "fence node2"] == ["delay"]
