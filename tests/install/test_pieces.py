@@ -66,6 +66,37 @@ def test_cib_difference_sees_a_changed_operation_only_in_our_sections(spec, secr
     assert cib.differences(live, new) == []
 
 
+def _restarted_the_way_crm_resource_does(config: ET.Element, tmp_path, *, delete: bool = True) -> ET.Element:
+    """`crm_resource --restart` sets target-role=Stopped, waits, then deletes it: the real crm_resource on a
+    CIB file does the setting and deleting (the waiting needs a live cluster)."""
+    path = tmp_path / "cib.xml"
+    path.write_text(f'<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">'
+                    f'{ET.tostring(config, encoding="unicode")}<status/></cib>')
+    env = dict(os.environ, CIB_file=str(path))
+    run = ["crm_resource", "--resource", "zabbix-db", "--meta"]
+    subprocess.run([*run, "--set-parameter", "target-role", "--parameter-value", "Stopped"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    if delete:
+        subprocess.run([*run, "--delete-parameter", "target-role"], env=env, check=True, capture_output=True,
+                       timeout=60)
+    return ET.fromstring(path.read_text()).find("configuration")
+
+
+def test_the_empty_attribute_set_a_restart_leaves_behind_is_no_difference(spec, secrets, tmp_path):
+    # Lab run 10: after the sizing rerun restarted MariaDB in place, the next rerun wanted to patch the CIB
+    # to remove <meta_attributes id="zabbix-db-meta_attributes"/>: a rerun that restarted something was
+    # never a no-op after it. An empty set sets nothing.
+    new = _rendered_config(spec, secrets)
+    live = _restarted_the_way_crm_resource_does(cib.merged(ET.fromstring(LIVE_AFTER_START), new), tmp_path)
+    left = live.find(".//primitive[@id='zabbix-db']/meta_attributes")
+    assert left is not None and len(left) == 0          # what crm_resource leaves behind
+    assert cib.differences(live, new) == []
+    # A target-role still set is a difference (the install puts the resource back as rendered).
+    stopped = _restarted_the_way_crm_resource_does(cib.merged(ET.fromstring(LIVE_AFTER_START), new), tmp_path,
+                                                   delete=False)
+    assert cib.differences(stopped, new) == ["resources"]
+
+
 def test_merged_configuration_passes_crm_verify(spec, secrets):
     new = _rendered_config(spec, secrets)
     merged = cib.merged(ET.fromstring(LIVE_AFTER_START), new)

@@ -25,8 +25,15 @@ PROPERTIES_SET = "cib-bootstrap-options"
 START_TIMEOUT = 900
 
 
+# Pacemaker leaves empty ones behind: `crm_resource --restart` (ours for a changed MariaDB or Zabbix
+# config, pcs's `resource restart`) deletes the target-role it set but not its <meta_attributes>.
+# A set with nothing in it sets nothing: it is no difference.
+_ATTRIBUTE_SETS = ("meta_attributes", "instance_attributes", "utilization")
+
+
 def _canonical(el: ET.Element):
-    return (el.tag, tuple(sorted(el.attrib.items())), tuple(_canonical(c) for c in el))
+    return (el.tag, tuple(sorted(el.attrib.items())),
+            tuple(_canonical(c) for c in el if not (c.tag in _ATTRIBUTE_SETS and len(c) == 0)))
 
 
 def rendered_configuration(ctx: Context) -> ET.Element:
