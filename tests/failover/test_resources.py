@@ -73,3 +73,11 @@ def test_a_fence_verdict_without_a_request_in_this_journal_is_left_to_the_journa
     text = (DATA / "node-lost.node1.txt").read_text()
     text = "\n".join(l for l in text.splitlines() if "Requesting fencing" not in l)
     assert [o.op for o in _node_lost(text) if o.resource == "fence node2"] == ["delay"]
+
+
+def test_pacemaker_3_s_capitalised_results_of_good_monitors_are_left_out_too():
+    # Lab run 11 (Debian 13, Pacemaker 3.0.0) logs "Result of monitor operation for X on N: OK" / "Promoted".
+    text = (DATA / "install.node1.txt").read_text().replace(": ok", ": OK").replace(": promoted", ": Promoted")
+    since = float(next(l for l in text.splitlines() if "start operation for zabbix-fs" in l).split()[0])
+    ops = parse_journal(text, since)
+    assert [o for o in ops if o.op == "start"] and not [o for o in ops if o.op == "monitor"]

@@ -79,8 +79,9 @@ def parse_journal(text: str, since: float) -> list[Operation]:
             if op not in KEPT_OPS:
                 continue
             begin = begun.pop((resource, op, node), None)
-            if op == "monitor" and result in ("ok", "promoted"):
-                continue               # a recurring check that found it fine (promoted: DRBD's primary)
+            if op == "monitor" and result.lower() in ("ok", "promoted"):
+                continue               # a recurring check that found it fine (promoted: DRBD's primary;
+                                       # Pacemaker 3 logs them "OK", "Promoted")
             out.append(Operation(resource, op, node, None if begin is None else round(begin, 1), round(t, 1),
                                  result))
     return out
