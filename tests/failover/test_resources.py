@@ -81,3 +81,13 @@ def test_pacemaker_3_s_capitalised_results_of_good_monitors_are_left_out_too():
     since = float(next(l for l in text.splitlines() if "start operation for zabbix-fs" in l).split()[0])
     ops = parse_journal(text, since)
     assert [o for o in ops if o.op == "start"] and not [o for o in ops if o.op == "monitor"]
+
+
+def test_a_fence_fails_every_scenario_but_node_lost_and_says_who_was_fenced():
+    from wizard.failover.scenarios import by_name, unexpected_fences
+
+    ops = [dict(o.__dict__, seconds=o.seconds) for o in _node_lost()]
+    assert unexpected_fences(by_name("node-lost"), ops) == []
+    for name in ("switchover", "kill-server", "kill-database", "link-cut", "failback"):
+        assert unexpected_fences(by_name(name), ops) == ["node2 fenced (reboot) by node1 at +122 s"], name
+    assert unexpected_fences(by_name("switchover"), [o for o in ops if not o["resource"].startswith("fence")]) == []

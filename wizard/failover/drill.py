@@ -23,7 +23,7 @@ from wizard.failover.probes import TIMEOUT as PROBE_TIMEOUT
 from wizard.failover.probes import Prober, Sample, api_auth_probe, api_probe, frontend_probe, trapper_probe
 from wizard.failover.report import Report, ScenarioResult
 from wizard.failover.resources import read as resource_operations
-from wizard.failover.scenarios import Run, Scenario
+from wizard.failover.scenarios import Run, Scenario, unexpected_fences
 from wizard.status.health import failover_ready
 
 TEST_HOST = "Zabbix server"            # the host every Zabbix install has
@@ -213,6 +213,9 @@ class Drill:
             worst = max((t["outage_seconds"] or 0 for t in result.timelines.values()), default=0)
             down = [n for n, t in result.timelines.items() if t["outage_seconds"] != 0]
             checks.append(("no outage through the VIP", not down, f"{', '.join(down)} down {worst:.1f} s" if down else ""))
+        fenced = unexpected_fences(sc, result.resources)
+        if not sc.expect_fence:
+            checks.append(("nobody fenced", not fenced, "; ".join(fenced)))
         try:
             self.ops.wait_ready(timeout=READY_TIMEOUT)
             checks.append(("cluster able to fail over again (both online, DRBD UpToDate, no failures)", True, ""))

@@ -45,6 +45,7 @@ class Scenario:
     restore: Callable[[Run], None]
     applicable: Callable[[ClusterOps, str | None], str]   # (ops, active node) -> why not, "" when it can run
     expect_outage: bool = True          # False: any outage through the VIP fails the scenario
+    expect_fence: bool = False          # False: a node fenced during the scenario fails it
 
 
 def _always(_ops, active) -> str:
@@ -260,7 +261,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              "The active node is crashed (immediate reboot, no clean shutdown). The other node must fence "
              "it through the fence device and take over every service. The test waits for the crashed "
              "node to come back and rejoin.",
-             _node_lost, _node_back, _node_lost_applicable),
+             _node_lost, _node_back, _node_lost_applicable, expect_fence=True),
     Scenario("link-cut", "One interconnect link cut",
              "One corosync link's interface is taken down on the passive node for 15 s. The cluster must "
              "stay quorate on the other link and nothing may move; then the link is brought back.",
@@ -270,6 +271,16 @@ SCENARIOS: tuple[Scenario, ...] = (
              "the node running them now goes in standby, then leaves it.",
              _failback, _unstandby, _failback_applicable),
 )
+
+
+def unexpected_fences(sc: Scenario, operations: list[dict]) -> list[str]:
+    """Fences in a scenario's timeline (wizard.failover.resources) that it must not cause: a planned
+    switchover or a killed process that ends with a node fenced is not a cluster that works (lab run 11:
+    a switchover on Debian 13 fenced its target after DRBD's promote and stop timed out)."""
+    if sc.expect_fence:
+        return []
+    return [f"{o['resource'].removeprefix('fence ')} fenced ({o['op']}) by {o['node']} at +{o['end']:.0f} s"
+            for o in operations if o["resource"].startswith("fence ") and o["op"] != "delay"]
 
 
 def by_name(name: str) -> Scenario:
