@@ -28,10 +28,13 @@ def check_ocf_agent(text: str, ctx: ValidationContext, node: str,
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="zbxha-ocf-") as tmp:
         agent = write(tmp, "zabbix-server", text, 0o755)
-        res = tools.run([tools.find("sh") or "/bin/sh", "-n", agent])
+        sh = tools.find("sh") or "/bin/sh"
+        res = tools.run([sh, "-n", agent])
         verdicts.append(target.verdict("sh -n", res.rc == 0, [m.replace(agent, path) for m in res.stderr.splitlines()],
                                        seconds=res.seconds))
-        res = tools.run([agent, "meta-data"], env={"OCF_ROOT": OCF_ROOT})
+        # Through sh (its #!/bin/sh), not exec'd: a validator thread forking at the same time may still hold
+        # the new file open for writing, and exec then fails with ETXTBSY (seen once in the binary test).
+        res = tools.run([sh, agent, "meta-data"], env={"OCF_ROOT": OCF_ROOT})
     problems = [] if res.rc == 0 else [f"{path} meta-data exited with {res.rc}: {res.stderr.strip()[:300]}"]
     if not problems:
         try:
