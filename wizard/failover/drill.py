@@ -213,8 +213,8 @@ class Drill:
             worst = max((t["outage_seconds"] or 0 for t in result.timelines.values()), default=0)
             down = [n for n, t in result.timelines.items() if t["outage_seconds"] != 0]
             checks.append(("no outage through the VIP", not down, f"{', '.join(down)} down {worst:.1f} s" if down else ""))
-        fenced = unexpected_fences(sc, result.resources)
         if not sc.expect_fence:
+            fenced = unexpected_fences(sc, result.resources)
             checks.append(("nobody fenced", not fenced, "; ".join(fenced)))
         try:
             self.ops.wait_ready(timeout=READY_TIMEOUT)
