@@ -429,7 +429,9 @@ class InstallScreen(StepScreen):
         start = self.query_one("#start", Button)
         start.label = _("Retry") if not summary.ok else _("Run again")
         self.query_one("#body").scroll_home(animate=False)
-        self.query_one("#log", RichLog).scroll_end(animate=False)
+        # After the refresh: showing the result shrinks the log, and its end moves with it.
+        log = self.query_one("#log", RichLog)
+        self.call_after_refresh(log.scroll_end, animate=False)
         (self.query_one("#next", Button) if summary.ok else start).focus()
 
     def _row(self, node: str, step: str) -> Row | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -148,6 +149,27 @@ def test_an_added_link_is_reloaded_live_without_restarting_corosync(two_corosync
     links = [parse_cfgtool(executors[n].run(["corosync-cfgtool", "-s"]).stdout).links for n in spec2.hostnames]
     assert [[ln.id for ln in ls] for ls in links] == [[0, 1]] * 2
     assert all(p.poll() is None for p in procs)          # never restarted
+
+
+def test_a_node_that_missed_the_reload_request_is_asked_again(two_corosyncs):
+    # Node2 re-reads its file when node1's request arrives, but that file is still the old one
+    # (as if node2 had been between memberships and never heard the request): the step must ask
+    # node2 itself once its file is the new one, not wait out its bound.
+    spec2, executors, dirs, procs = two_corosyncs
+    first, second = spec2.hostnames
+    spec3 = _spec(spec2, 3)
+    tree3 = render(spec3)
+    (dirs[first] / "etc" / "corosync.conf").write_text(tree3[first]["/etc/corosync/corosync.conf"].text)
+    late = threading.Timer(5, lambda: (dirs[second] / "etc" / "corosync.conf").write_text(
+        tree3[second]["/etc/corosync/corosync.conf"].text))
+    late.start()
+    try:
+        said = corosync_live.reload(Context(spec3, None, first, executors, tree3, Shared()))
+    finally:
+        late.cancel()
+    assert "ring2_addr" in said
+    assert corosync_live.in_place(Context(spec3, None, first, executors, tree3, Shared()))
+    assert all(p.poll() is None for p in procs)
 
 
 def test_a_change_corosync_cannot_take_live_is_refused_and_nothing_is_reloaded(two_corosyncs):

@@ -360,6 +360,8 @@ def test_snapshot_failed(snap_compare, install_app, example_spec, monkeypatch, t
         await start(pilot)
         await type_yes(pilot)
         await until(pilot, lambda: app.screen.phase == "finished")
+        log = app.screen.query_one("#log")
+        await until(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
