@@ -20,7 +20,7 @@ from wizard.spec import errors, validate, validate_secrets
 LEXERS = {
     "drbd-global": "nginx", "drbd-resource": "nginx", "corosync": "nginx", "cib": "xml",
     "mariadb": "ini", "apache": "apacheconf", "zabbix-server": "ini", "zabbix-server-secrets": "ini",
-    "zabbix-frontend": "php", "hosts": "text", "ipmi-password": "text",
+    "zabbix-frontend": "php", "hosts": "text", "ipmi-password": "text", "drbd-fence-peer": "bash",
 }
 MASK = "********"
 

@@ -119,6 +119,8 @@ def test_unreachable_nodes_are_errors_in_the_json(tmp_path):
     assert {f["code"] for f in errors} == {"ssh-unreachable"}
     assert {f["node"] for f in errors} == {"zbx-node1", "zbx-node2"}
     assert "node-a.invalid" in errors[0]["message"] + errors[1]["message"]
+    # The finding names its node; its message does not say it again ("zbx-node1: zbx-node1: ...").
+    assert not any(f["message"].startswith(f["node"]) for f in errors), errors
 
 
 def test_cli_refuses_a_host_name_as_node_address_exit_2(tmp_path, capsys):

@@ -147,6 +147,23 @@ def test_debian13_cib_claims_pacemaker_3_0s_schema(spec):
     assert '<cib validate-with="pacemaker-4.0" ' in _files(render(spec))["cib"].text
 
 
+def test_debian13_runs_drbds_fence_peer_handler_through_the_node_state_wrapper(spec):
+    files = _files(render(spec))
+    assert "drbd-fence-peer" not in files                        # Pacemaker 2.1.5 writes true/online
+    assert 'fence-peer "/usr/lib/drbd/crm-fence-peer.sh --timeout=' in files["drbd-global"].text
+    spec.platform = "debian13"
+    spec.zabbix.version = "7.0"
+    for method in ("ipmi", "none"):                               # stonith-disabled reads node_state too
+        if method == "none":
+            spec.fencing.method, spec.fencing.ipmi = "none", []
+            spec.fencing.acknowledgement = NO_FENCING_ACKNOWLEDGEMENT
+        files = _files(render(spec))
+        wrapper = files["drbd-fence-peer"]
+        assert (wrapper.path, wrapper.mode) == ("/usr/local/lib/zabbix-ha/crm-fence-peer.sh", 0o755)
+        assert 'fence-peer "/usr/local/lib/zabbix-ha/crm-fence-peer.sh' in files["drbd-global"].text
+        assert 'exec /usr/lib/drbd/crm-fence-peer.sh "$@"' in wrapper.text
+
+
 def test_sizing_tier_sets_values(spec):
     spec.zabbix.sizing = "large"
     files = _files(render(spec))

@@ -81,6 +81,10 @@ class Paths:
         "/usr/share/zabbix-server-mysql/images.sql.gz",
         "/usr/share/zabbix-server-mysql/data.sql.gz",
     )
+    # DRBD's Pacemaker-aware fence-peer handler (drbd-utils) and, where the
+    # platform needs it, zabbix-ha's wrapper around it (Platform.pacemaker_node_state_timestamps).
+    drbd_fence_peer: str = "/usr/lib/drbd/crm-fence-peer.sh"
+    drbd_fence_peer_wrapper: str = "/usr/local/lib/zabbix-ha/crm-fence-peer.sh"
     sbd_defaults: str = "/etc/default/sbd"
     # Loads the watchdog module at boot (systemd-modules-load).
     watchdog_modules_load: str = "/etc/modules-load.d/zabbix-ha-watchdog.conf"
@@ -121,6 +125,14 @@ class Platform:
     # accepts 11.8.9, see render.ZABBIX_MAX_MARIADB).
     mariadb_version: str
     codename: str = ""                     # the apt suite of the OS release
+    # Pacemaker >= 2.1.7 (crm_feature_set 3.18) records a node_state's in_ccm and
+    # crmd as "since when" timestamps ("0" = not a member / offline), no longer
+    # true/false and online/offline. drbd-utils 9.22's crm-fence-peer.sh (both
+    # Debian 12 and 13 ship it) reads only the old words: with Pacemaker 3.0 it
+    # took every peer for "will be fenced" and polled until its --timeout, so
+    # a promotion timed out and the node was fenced (lab run 11). Such platforms
+    # run the handler through templates/drbd/crm-fence-peer.j2.
+    pacemaker_node_state_timestamps: bool = False
     # The watchdog module SBD uses when the node has no /dev/watchdog yet:
     # softdog exists in every Debian kernel and works in VMs (the lab's too);
     # a board's hardware watchdog driver, when loaded, provides /dev/watchdog
@@ -178,6 +190,7 @@ PLATFORMS: dict[str, Platform] = {
     for p in (
         Platform("debian12", "Debian 12 (bookworm)", ("6.0",), "pacemaker-3.9", "8.4", "10.11", "bookworm"),
         Platform("debian13", "Debian 13 (trixie)", ("7.0",), "pacemaker-4.0", "8.4", "11.8", "trixie",
+                 pacemaker_node_state_timestamps=True,            # Pacemaker 3.0.0
                  # trixie split fence-agents: the old name is a transitional package for
                  # fence-agents-all (every agent, with python3-pandas, boto3, ... : measured
                  # 1.9 GB tree); a node needs only its own agent.

@@ -364,6 +364,8 @@ def context(spec: ClusterSpec, secrets: Secrets | None = None) -> dict:
         "priority_fencing_delay": f"{PRIORITY_FENCING_DELAY_S}s",
         "stonith_timeout": f"{stonith_timeout_s(spec)}s" if fencing else None,
         "fence_peer_timeouts": fence_peer_timeouts_s(spec) if fencing else None,
+        "fence_peer_handler": (profile.paths.drbd_fence_peer_wrapper if profile.pacemaker_node_state_timestamps
+                               else profile.paths.drbd_fence_peer),
         "drbd": {
             "al_extents": DRBD_AL_EXTENTS,
             "al_resync_minutes": -(-DRBD_AL_EXTENTS * 4 // DRBD_C_MAX_RATE_MB // 60),
@@ -432,9 +434,12 @@ _FILES = (
     _Template("zabbix-server-secrets", "zabbix/zabbix_server.secrets.conf.j2", secret=True),
     _Template("zabbix-frontend", "zabbix/zabbix.conf.php.j2", secret=True),
     _Template("sbd", "sbd/sbd.j2"),
+    _Template("drbd-fence-peer", "drbd/crm-fence-peer.j2"),
 )
 # Files only one fencing method needs.
 _ONLY_WITH = {"sbd": "sbd"}
+# Files only some platforms need.
+_ONLY_ON = {"drbd-fence-peer": lambda profile: profile.pacemaker_node_state_timestamps}
 
 
 def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, str, str]:
@@ -452,6 +457,7 @@ def _target(kind: str, spec: ClusterSpec, profile: Platform) -> tuple[str, int, 
         "zabbix-agent": (p.zabbix_agent_conf, 0o644, "root", "root"),
         "mysql-monitor-client": (p.mysql_monitor_client, 0o755, "root", "root"),
         "zabbix-server-agent": (p.zabbix_server_agent, 0o755, "root", "root"),
+        "drbd-fence-peer": (p.drbd_fence_peer_wrapper, 0o755, "root", "root"),
         "sbd": (p.sbd_defaults, 0o644, "root", "root"),
         "zabbix-server-secrets": (p.zabbix_server_secrets, 0o640, "root", p.zabbix_user),
         "zabbix-frontend": (p.zabbix_frontend_conf, 0o640, "root", p.apache_user),
@@ -470,6 +476,8 @@ def render(spec: ClusterSpec, secrets: Secrets | None = None) -> dict[str, dict[
             if item.secret and secrets is None:
                 continue
             if item.kind in _ONLY_WITH and spec.fencing.method != _ONLY_WITH[item.kind]:
+                continue
+            if item.kind in _ONLY_ON and not _ONLY_ON[item.kind](profile):
                 continue
             path, mode, owner, group = _target(item.kind, spec, profile)
             text = _render_template(item.template, {**ctx, "node": node})

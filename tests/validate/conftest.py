@@ -35,6 +35,7 @@ SAMPLES = {
     "/usr/local/lib/zabbix-ha/mysql-monitor-client": ("mysql-monitor-client", "mysql-monitor-client"),
     "/usr/lib/ocf/resource.d/zabbix-ha/zabbix-server": ("zabbix-server-agent", "zabbix-server-agent"),
     "/etc/default/sbd": ("sbd", "sbd"),
+    "/usr/local/lib/zabbix-ha/crm-fence-peer.sh": ("crm-fence-peer.sh", "drbd-fence-peer"),
 }
 
 

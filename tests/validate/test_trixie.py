@@ -23,8 +23,10 @@ from tests.validate.conftest import NODE1, assert_all_ok, assert_rejected, by_to
 from wizard.commands import validation_context
 from wizard.platforms import platform
 from wizard.render import render
+from wizard.spec import NO_FENCING_ACKNOWLEDGEMENT
 from wizard.validators import (Host, Tree, TreeMissing, ValidationContext, check_apache,
-                               check_cib, check_corosync, check_drbd_resource, check_mariadb,
+                               check_cib, check_corosync, check_drbd_resource, check_fence_peer_handler,
+                               check_mariadb,
                                check_sbd_defaults, check_zabbix_agent, check_zabbix_frontend,
                                check_zabbix_server, missing_tools, simulate, tools_for, tree,
                                validate_tree)
@@ -342,3 +344,23 @@ def test_zabbix_7_0_starts_on_trixies_mariadb_without_allow_unsupported(trixie, 
     assert "HA manager started in active mode" in out, out[-3000:]
     assert not re.search(r"[Uu]nsupported (DB|MariaDB)", out), out[-3000:]
     assert "AllowUnsupportedDBVersions" not in _files(spec13)["zabbix-server"].text
+
+
+def test_fence_peer_wrapper_makes_trixies_handler_read_pacemaker_3s_node_state(spec13, ctx13):
+    """drbd-utils 9.22's crm-fence-peer.sh, run by trixie's bash with trixie's cibadmin (Pacemaker
+    3.0) on the rendered CIB whose peer is cleanly down as Pacemaker 3 writes it: through the
+    wrapper it says "fenced" at once; run as it is (the stock handler), it polls out its timeout
+    and says "unknown". With stonith disabled (no fence device) the stock one says "unreachable"."""
+    for method in ("ipmi", "none"):
+        if method == "none":
+            spec13.fencing.method, spec13.fencing.ipmi = "none", []
+            spec13.fencing.acknowledgement = NO_FENCING_ACKNOWLEDGEMENT
+        files = _files(spec13)
+        wrapper, cib = files["drbd-fence-peer"], files["cib"].text
+        assert_all_ok(check_fence_peer_handler(wrapper.text, ctx13, NODE1, wrapper.path, cib=cib))
+        stock = "#!/bin/bash\nexport -f cibadmin\nexec /usr/lib/drbd/crm-fence-peer.sh \"$@\"\n"
+        said = "unknown" if method == "ipmi" else "unreachable"
+        assert_rejected(check_fence_peer_handler(stock, ctx13, NODE1, wrapper.path, cib=cib),
+                        "crm-fence-peer.sh", f"took zbx-node2 for {said}, not fenced")
+    broken = mutate(wrapper.text, "return \"${PIPESTATUS[0]}\"\n}", "return \"${PIPESTATUS[0]}\"\n")
+    assert_rejected(check_fence_peer_handler(broken, ctx13, NODE1, wrapper.path), "bash -n", "syntax error")

@@ -78,6 +78,7 @@ _FILE_EFFECTS = {
     "zabbix-server-agent": "Pacemaker runs the new agent from the Zabbix server's next action: nothing restarts",
     "corosync": "corosync re-reads it live (corosync-cfgtool -R): nothing restarts",
     "sbd": "read when sbd starts (with corosync): the install does not restart a running sbd for it",
+    "drbd-fence-peer": "DRBD runs it the next time it must fence its peer: nothing restarts",
     "drbd-global": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
     "drbd-resource": "DRBD takes it live (drbdadm adjust); a changed connection reconnects, the data stays",
 }

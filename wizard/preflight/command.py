@@ -77,9 +77,15 @@ def _connect(spec, node, trust, args, journal, accept):
         return Finding("host-key-changed", "error", node.hostname, exc.message, exc.fix,
                        {"expected": exc.expected, "got": exc.got})
     except AuthFailed as exc:
-        return Finding("ssh-auth-failed", "error", node.hostname, exc.message, exc.fix, {})
+        return Finding("ssh-auth-failed", "error", node.hostname, unprefixed(exc.message, node.hostname), exc.fix, {})
     except ConnectFailed as exc:
-        return Finding("ssh-unreachable", "error", node.hostname, exc.message, exc.fix, {})
+        return Finding("ssh-unreachable", "error", node.hostname, unprefixed(exc.message, node.hostname), exc.fix,
+                       {})
+
+
+def unprefixed(message: str, node: str) -> str:
+    """A connection error's message without its leading "node: " (a finding shows its node itself)."""
+    return message.removeprefix(f"{node}: ")
 
 
 def _acceptor(args):
@@ -166,7 +172,7 @@ def _gather(executors, packages, names, devices):
         try:
             return node, gather(ex, packages=packages, names=names, devices=devices.get(node, ()), node=node)
         except UserError as exc:        # ConnectFailed, CommandTimeout, AuthFailed (sudo)
-            return node, Finding("ssh-lost", "error", node, exc.message, exc.fix, {})
+            return node, Finding("ssh-lost", "error", node, unprefixed(exc.message, node), exc.fix, {})
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(pool.map(one, executors.items()))

@@ -36,6 +36,7 @@ from .apache import check_apache
 from .core import REQUIRED_TOOLS, ValidationContext, Verdict
 from .corosync import check_corosync
 from .drbd import check_drbd_global, check_drbd_resource
+from .fence_peer import check_fence_peer_handler
 from .hosts import check_hosts
 from .mariadb import MariadbResult, run_mariadbd, check_mariadb
 from .ocf_agent import check_ocf_agent
@@ -51,7 +52,7 @@ __all__ = [
     "Simulation", "Scenario", "Placement", "check_apache", "check_mariadb", "run_mariadbd",
     "MariadbResult", "check_zabbix_server", "check_zabbix_frontend", "check_zabbix_secrets",
     "check_password_file", "check_hosts", "check_zabbix_agent", "check_monitor_client",
-    "check_sbd_defaults", "Host", "Tree", "TreeMissing", "tools_for",
+    "check_sbd_defaults", "check_fence_peer_handler", "Host", "Tree", "TreeMissing", "tools_for",
 ]
 
 
@@ -78,12 +79,13 @@ CHECKERS: dict[str, Checker] = {
     "mysql-monitor-client": check_monitor_client,
     "zabbix-server-agent": check_ocf_agent,
     "sbd": check_sbd_defaults,
+    "drbd-fence-peer": check_fence_peer_handler,
 }
 # Kinds whose checks pretend to be the node: run once per node.
 NODE_SPECIFIC = frozenset({"drbd-resource", "corosync", "zabbix-agent"})
 # Files the two nodes must share byte for byte (DRBD and corosync compare
 # their peers' settings; the CIB is one cluster-wide document).
-IDENTICAL_ON_BOTH = frozenset({"drbd-global", "drbd-resource", "corosync", "cib"})
+IDENTICAL_ON_BOTH = frozenset({"drbd-global", "drbd-resource", "corosync", "cib", "drbd-fence-peer"})
 
 def missing_tools(platform: str = "debian12") -> dict[str, str]:
     """Tools missing where the platform's files are checked -> Debian package
@@ -97,6 +99,7 @@ def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
     for node, files in tree.items():
         global_common = next((f.text for f in files.values() if f.kind == "drbd-global"), None)
         secrets = next((f.text for f in files.values() if f.kind == "zabbix-server-secrets"), None)
+        cib = next((f.text for f in files.values() if f.kind == "cib"), None)
         for path, obj in files.items():
             kind = obj.kind
             checker = CHECKERS.get(kind)
@@ -108,8 +111,11 @@ def _jobs(tree: Mapping[str, Mapping[str, Rendered]], ctx: ValidationContext):
                 kwargs["global_common"] = global_common
             if kind == "zabbix-server":
                 kwargs["secrets"] = secrets   # the real include instead of a stand-in
+            if kind == "drbd-fence-peer":
+                kwargs["cib"] = cib           # what the handler reads through cibadmin
             run_as = node if kind in NODE_SPECIFIC else ctx.preferred
-            key = (kind, path, obj.text, run_as, kwargs.get("global_common"), kwargs.get("secrets"))
+            key = (kind, path, obj.text, run_as, kwargs.get("global_common"), kwargs.get("secrets"),
+                   kwargs.get("cib"))
             yield (key, node, path, kind,
                    lambda c=checker, t=obj.text, n=run_as, kw=kwargs: c(t, ctx, n, **kw))
 
