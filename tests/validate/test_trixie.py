@@ -364,3 +364,42 @@ def test_fence_peer_wrapper_makes_trixies_handler_read_pacemaker_3s_node_state(s
                         "crm-fence-peer.sh", f"took zbx-node2 for {said}, not fenced")
     broken = mutate(wrapper.text, "return \"${PIPESTATUS[0]}\"\n}", "return \"${PIPESTATUS[0]}\"\n")
     assert_rejected(check_fence_peer_handler(broken, ctx13, NODE1, wrapper.path), "bash -n", "syntax error")
+
+
+_TLS_SCRIPT = r"""
+set -e
+T=$1
+mariadb-install-db --no-defaults --datadir=$T/dd --user=root --auth-root-authentication-method=socket >$T/install.log 2>&1
+mariadbd --no-defaults --datadir=$T/dd --socket=$T/m.sock --skip-networking --user=root \
+    --pid-file=$T/m.pid --log-error=$T/m.err &
+i=0; while [ ! -S $T/m.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+chmod 711 $T
+mariadb -S $T/m.sock -e "CREATE USER nobody@localhost IDENTIFIED VIA unix_socket"
+for client in wrapper stock; do
+    echo "$client: $($T/$client -S $T/m.sock --user=nobody -N -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'")"
+done
+mariadb-admin -S $T/m.sock shutdown
+"""
+
+
+def test_the_monitor_client_keeps_tls_off_the_local_socket_on_trixies_mariadb(trixie, spec13, monkeypatch):
+    """MariaDB 11.8's client negotiates TLS even on the local socket (measured); the deep
+    monitor's client, run as its unprivileged user against trixie's own mariadbd, does not."""
+    import tempfile
+
+    from wizard import render as render_module
+
+    monkeypatch.setattr(render_module, "MONITOR_DB_USER", "nobody")    # exists in the tree
+    monkeypatch.setattr(render_module, "MONITOR_OS_GROUP", "nogroup")
+    wrapper = _files(spec13)["mysql-monitor-client"].text
+    with tempfile.TemporaryDirectory(prefix="zbxha-tls-") as tmp:
+        for name, text in (("wrapper", wrapper), ("stock", mutate(wrapper, " --skip-ssl ", " "))):
+            path = f"{tmp}/{name}"
+            with open(path, "w") as fh:
+                fh.write(text)
+            subprocess.run(["chmod", "755", path], check=True)
+        res = trixie.run(["/bin/sh", "-c", _TLS_SCRIPT, "sh", tmp], timeout=300)
+    out = res.output
+    assert res.rc == 0, out[-3000:]
+    assert re.search(r"^wrapper: Ssl_cipher\s*$", out, re.M), out[-3000:]
+    assert re.search(r"^stock: Ssl_cipher\s+TLS_", out, re.M), out[-3000:]
