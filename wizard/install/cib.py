@@ -208,6 +208,25 @@ def group_members(ctx: Context) -> list[str]:
     return members + [extra_vip_id(v) for v in ctx.spec.services.extra_vips]
 
 
+def started(view: ClusterView, members: list[str], preferred: str, drbd: str) -> bool | str:
+    """True when DRBD is promoted and every member runs on the preferred node, and nothing the
+    configuration no longer has is still active (a rerun that removed a resource, e.g. the IPMI
+    fence devices on a switch to SBD, ends when Pacemaker has stopped it); else what is awaited."""
+    states = _resource_states(view)
+    role, where = states.get(drbd, ("", set()))
+    if role != "Promoted" or preferred not in where:
+        return f"DRBD: {role or 'not started'}"
+    pending = [m for m in members if states.get(m, ("", set()))[0] != "Started"
+               or preferred not in states.get(m, ("", set()))[1]]
+    if pending:
+        done = [m for m in members if m not in pending]
+        return f"started: {', '.join(done) or 'none yet'}; waiting for {pending[0]}"
+    removed = sorted({r.id for r in view.resources if r.orphaned and r.nodes})
+    if removed:
+        return f"waiting for Pacemaker to stop what the configuration no longer has: {', '.join(removed)}"
+    return True
+
+
 def _verify_started(ctx: Context) -> None:
     members = group_members(ctx)
     preferred = ctx.spec.preferred_node
@@ -230,16 +249,7 @@ def _verify_started(ctx: Context) -> None:
             raise StepFailed("a cluster resource failed: " + "; ".join(failed),
                              "fix the cause (journalctl, the resource's log), then "
                              "`crm_resource --cleanup` and run the install again")
-        states = _resource_states(root)
-        role, where = states.get(drbd, ("", set()))
-        if role != "Promoted" or preferred not in where:
-            return f"DRBD: {role or 'not started'}"
-        pending = [m for m in members if states.get(m, ("", set()))[0] != "Started"
-                   or preferred not in states.get(m, ("", set()))[1]]
-        if pending:
-            started = [m for m in members if m not in pending]
-            return f"started: {', '.join(started) or 'none yet'}; waiting for {pending[0]}"
-        return True
+        return started(root, members, preferred, drbd)
     wait_for(ctx, f"every resource started on {preferred}", probe, timeout=START_TIMEOUT, interval=4,
              fix="`crm_mon -1rf` on a node shows what is stuck")
 

@@ -64,6 +64,7 @@ class Resource:
     failed: bool = False
     blocked: bool = False
     target_role: str = ""   # "Stopped" when the resource was disabled
+    orphaned: bool = False  # still in the status, no longer in the configuration (stopping, or stopped)
 
     @property
     def is_fence_device(self) -> bool:
@@ -127,7 +128,7 @@ def _resource(el: ET.Element, parent: str) -> Resource:
         id=el.get("id", "").split(":")[0], agent=el.get("resource_agent", ""), role=el.get("role", ""),
         nodes=tuple(n.get("name", "") for n in el.findall("node")), parent=parent,
         managed=el.get("managed", "true") == "true", failed=_bool(el.get("failed")), blocked=_bool(el.get("blocked")),
-        target_role=el.get("target_role", ""))
+        target_role=el.get("target_role", ""), orphaned=_bool(el.get("orphaned")))
 
 
 def _walk(el: ET.Element, parent: str, out: list[Resource]) -> None:
