@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
 import tempfile
 
 from .core import (Target, ValidationContext, Verdict, bad_ipv4_literals,
-                   valid_hostname, valid_ip, write)
+                   single_exec, valid_hostname, valid_ip, write)
 from .tree import tools_for
 
 PACKAGE = "zabbix-agent"
@@ -116,11 +115,9 @@ def check_monitor_client(text: str, ctx: ValidationContext, node: str,
     problems = []
     if not text.startswith("#!/bin/sh\n"):
         problems.append(f"{path}:1: must start with #!/bin/sh")
-    execs = [line.strip() for line in text.splitlines() if line.strip().startswith("exec ")]
-    if len(execs) != 1:
-        problems.append(f"{path}: expected one exec line, found {len(execs)}")
-    else:
-        argv = shlex.split(execs[0])[1:]
+    argv, missing = single_exec(text, path)
+    problems += missing
+    if argv is not None:
         for program in (argv[0], argv[argv.index("--") + 1] if "--" in argv else ""):
             if not program.startswith("/"):
                 problems.append(f"{path}: '{program}' is not an absolute path")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -197,6 +198,14 @@ def write(directory: str, name: str, text: str, mode: int = 0o644) -> str:
 
 
 # ---- Python-side checks for what the tools let through ----------------------
+
+def single_exec(text: str, path: str) -> tuple[list[str] | None, list[str]]:
+    """A wrapper script's one `exec` line as argv (the words after `exec`), or why there is none."""
+    execs = [line.strip() for line in text.splitlines() if line.strip().startswith("exec ")]
+    if len(execs) != 1:
+        return None, [f"{path}: expected one exec line, found {len(execs)}"]
+    return shlex.split(execs[0])[1:], []
+
 
 # A dotted quad anywhere in a line; the tools accept 172.16.1.300 (DRBD emits
 # it as is, Apache and MariaDB only warn), so every one is checked here.

@@ -13,11 +13,10 @@ from logging to syslog and shows its verdict (": == DEBUG == <peer_state>/...").
 from __future__ import annotations
 
 import re
-import shlex
 import tempfile
 import xml.etree.ElementTree as ET
 
-from .core import Target, ValidationContext, Verdict, write
+from .core import Target, ValidationContext, Verdict, single_exec, write
 from .tree import tools_for
 
 PACKAGE = "drbd-utils"
@@ -47,11 +46,9 @@ def python_checks(text: str, path: str) -> list[str]:
                         "`export -f` reaches only bash)")
     if "export -f cibadmin" not in text:
         problems.append(f"{path}: the cibadmin function must be exported (export -f cibadmin)")
-    execs = [line.strip() for line in text.splitlines() if line.strip().startswith("exec ")]
-    if len(execs) != 1:
-        problems.append(f"{path}: expected one exec line, found {len(execs)}")
-    else:
-        argv = shlex.split(execs[0])[1:]
+    argv, missing = single_exec(text, path)
+    problems += missing
+    if argv is not None:
         if not argv or not argv[0].startswith("/"):
             problems.append(f"{path}: the handler it runs must be an absolute path")
         if argv[-1:] != ["$@"]:
@@ -84,7 +81,9 @@ def check_fence_peer_handler(text: str, ctx: ValidationContext, node: str,
         cib_file = write(tmp, "cib.xml", status_cib(cib, node, peer))
         env = {"CIB_file": cib_file, "DRBD_RESOURCE": ctx.drbd_resource, "DRBD_PEER": peer,
                "DRBD_MINOR": "0", "SHELLOPTS": "xtrace"}
-        run = tools.run([handler, f"--timeout={POLL_TIMEOUT_S}", f"--dc-timeout={2 * POLL_TIMEOUT_S}",
+        # Through bash, not exec'd: another validator thread's fork may still hold the new file open for
+        # writing (ETXTBSY), as check_ocf_agent found.
+        run = tools.run([bash, handler, f"--timeout={POLL_TIMEOUT_S}", f"--dc-timeout={2 * POLL_TIMEOUT_S}",
                          "--lock-file=NONE"], env=env, timeout=60)
         found = _VERDICT.findall(run.stderr)
         ok = found[-1:] == ["fenced"]
